@@ -26,6 +26,7 @@ pub mod primitives;
 pub mod record;
 
 pub use error::{DecodeError, EncodeError};
+pub use error_code::{ErrorClass, ErrorCode};
 
 pub use primitives::{ByteStr, Sink, VectoredSink};
 

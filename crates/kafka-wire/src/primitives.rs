@@ -1002,7 +1002,8 @@ mod tests {
             put_string(&mut out, &s, flexible).unwrap();
             put_nullable_string(&mut out, n.as_deref(), flexible).unwrap();
             let mut b = Bytes::from(out);
-            prop_assert_eq!(get_string(&mut b, flexible).unwrap().as_str(), s.as_str());
+            let got = get_string(&mut b, flexible).unwrap();
+            prop_assert_eq!(got.as_str(), s.as_str());
             prop_assert_eq!(get_nullable_string(&mut b, flexible).unwrap().map(|s| s.to_string()), n);
             prop_assert!(b.is_empty());
         }
