@@ -218,10 +218,7 @@ impl ByteStr {
     /// The string.
     pub fn as_str(&self) -> &str {
         // The invariant of the type: the bytes were checked at construction.
-        match std::str::from_utf8(&self.0) {
-            Ok(s) => s,
-            Err(_) => "",
-        }
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The underlying bytes.
