@@ -595,10 +595,7 @@ pub fn get_nullable_array_len(
         i64::from(get_i32(buf)?)
     };
     if len < -1 || len > buf.remaining() as i64 {
-        return Err(DecodeError::InvalidLength {
-            what: "array",
-            len,
-        });
+        return Err(DecodeError::InvalidLength { what: "array", len });
     }
     Ok(if len == -1 { None } else { Some(len as usize) })
 }
@@ -608,6 +605,19 @@ pub fn get_array_len(buf: &mut Bytes, flexible: bool) -> Result<usize, DecodeErr
     Ok(get_nullable_array_len(buf, flexible)?.unwrap_or(0))
 }
 
+/// Most bytes an array decoder reserves up front; beyond it the vector grows
+/// as elements actually decode.
+const MAX_PREALLOC_BYTES: usize = 64 * 1024;
+
+/// The capacity to reserve for `n` elements of `T` with `remaining` input
+/// bytes: at most one element per remaining byte, and at most
+/// [`MAX_PREALLOC_BYTES`] worth of `T`, so a forged count cannot make a large
+/// element type reserve many times the size of the input.
+fn cautious_capacity<T>(n: usize, remaining: usize) -> usize {
+    n.min(remaining)
+        .min(MAX_PREALLOC_BYTES / std::mem::size_of::<T>().max(1))
+}
+
 /// Reads an array of `n` elements with `f`, reserving at most what the
 /// remaining input can hold.
 pub fn get_array<T, F>(buf: &mut Bytes, flexible: bool, mut f: F) -> Result<Vec<T>, DecodeError>
@@ -615,7 +625,7 @@ where
     F: FnMut(&mut Bytes) -> Result<T, DecodeError>,
 {
     let n = get_array_len(buf, flexible)?;
-    let mut out = Vec::with_capacity(n.min(buf.remaining()));
+    let mut out = Vec::with_capacity(cautious_capacity::<T>(n, buf.remaining()));
     for _ in 0..n {
         out.push(f(buf)?);
     }
@@ -634,7 +644,7 @@ where
     let Some(n) = get_nullable_array_len(buf, flexible)? else {
         return Ok(None);
     };
-    let mut out = Vec::with_capacity(n.min(buf.remaining()));
+    let mut out = Vec::with_capacity(cautious_capacity::<T>(n, buf.remaining()));
     for _ in 0..n {
         out.push(f(buf)?);
     }
@@ -955,6 +965,17 @@ mod tests {
         ));
         let mut b = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
         assert!(get_array(&mut b, true, get_i8).is_err());
+    }
+
+    #[test]
+    fn array_reservation_is_bounded_for_large_elements() {
+        assert_eq!(cautious_capacity::<u8>(10, 3), 3);
+        assert_eq!(
+            cautious_capacity::<u8>(1 << 30, 1 << 30),
+            MAX_PREALLOC_BYTES
+        );
+        assert_eq!(cautious_capacity::<[u8; 1024]>(1 << 20, 1 << 20), 64);
+        assert_eq!(cautious_capacity::<()>(5, 100), 5);
     }
 
     #[test]
