@@ -1,0 +1,2 @@
+//! Avro encode throughput.
+fn main() {}

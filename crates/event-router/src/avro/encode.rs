@@ -1,0 +1,610 @@
+//! Walks a plan and a simd-json value together, writing Avro binary.
+
+use std::borrow::Cow;
+
+use simd_json::prelude::*;
+use simd_json::BorrowedValue as Value;
+
+use super::error::{AvroError, PathSegment};
+use super::schema::{Field, Node, NodeId, Plan, TimeUnit};
+use super::text::{self, DecimalError};
+
+/// Deepest nesting of arrays, maps and records the encoder follows.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// How JSON strings map to `bytes` and `fixed`, and how absent fields are filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Event JSON: a string's UTF-8 bytes; absent fields use pre-encoded defaults.
+    Event,
+    /// Schema default values, per the Avro specification: each code point
+    /// U+0000..U+00FF of a string is one byte; absent fields use their
+    /// defaults' JSON (the pre-encoded bytes may not exist yet).
+    Default,
+}
+
+pub(crate) struct Encoder<'p> {
+    pub(crate) plan: &'p Plan,
+    pub(crate) mode: Mode,
+}
+
+/// The JSON type of a value, for error messages.
+pub(crate) fn json_kind(v: &Value<'_>) -> &'static str {
+    match v {
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::Static(_) if v.is_null() => "null",
+        Value::Static(_) if v.as_bool().is_some() => "boolean",
+        Value::Static(_) if v.is_f64() => "number",
+        Value::Static(_) => "integer",
+    }
+}
+
+#[inline]
+pub(crate) fn write_long(out: &mut Vec<u8>, n: i64) {
+    let mut z = ((n << 1) ^ (n >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+#[inline]
+fn write_len(out: &mut Vec<u8>, len: usize) {
+    // A Vec never holds more than isize::MAX bytes.
+    write_long(out, i64::try_from(len).unwrap_or(i64::MAX));
+}
+
+#[inline]
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_len(out, s.len());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A JSON integer (or an integral float) as i64.
+fn integer(v: &Value<'_>, expected: &'static str) -> Result<i64, AvroError> {
+    if let Some(i) = v.as_i64() {
+        return Ok(i);
+    }
+    if let Some(u) = v.as_u64() {
+        return Err(AvroError::invalid(format!(
+            "{u} is out of range for {expected}"
+        )));
+    }
+    if let Some(f) = v.as_f64() {
+        // 2^63 is exactly representable; the range is [-2^63, 2^63).
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) {
+            return Ok(f as i64);
+        }
+        return Err(AvroError::invalid(format!(
+            "{f} is not an integer in range for {expected}"
+        )));
+    }
+    Err(AvroError::mismatch(expected, json_kind(v)))
+}
+
+fn int32(v: &Value<'_>, expected: &'static str) -> Result<i32, AvroError> {
+    let i = integer(v, expected)?;
+    i32::try_from(i).map_err(|_| AvroError::invalid(format!("{i} is out of range for {expected}")))
+}
+
+fn number(v: &Value<'_>, expected: &'static str) -> Result<f64, AvroError> {
+    if let Some(f) = v.cast_f64() {
+        return Ok(f);
+    }
+    match v.as_str() {
+        Some("NaN") => Ok(f64::NAN),
+        Some("Infinity") => Ok(f64::INFINITY),
+        Some("-Infinity") => Ok(f64::NEG_INFINITY),
+        _ => Err(AvroError::mismatch(expected, json_kind(v))),
+    }
+}
+
+fn checked_i64(n: i128, expected: &'static str) -> Result<i64, AvroError> {
+    i64::try_from(n).map_err(|_| AvroError::invalid(format!("out of range for {expected}")))
+}
+
+impl Encoder<'_> {
+    /// Encodes `v` as the node `id`. On error `out` may hold partial output.
+    pub(crate) fn encode(
+        &self,
+        id: NodeId,
+        v: &Value<'_>,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), AvroError> {
+        match self.plan.node(id) {
+            Node::Null => {
+                if !v.is_null() {
+                    return Err(AvroError::mismatch("null", json_kind(v)));
+                }
+            }
+            Node::Boolean => match v.as_bool() {
+                Some(b) => out.push(u8::from(b)),
+                None => return Err(AvroError::mismatch("boolean", json_kind(v))),
+            },
+            Node::Int => write_long(out, i64::from(int32(v, "int")?)),
+            Node::Long => write_long(out, integer(v, "long")?),
+            Node::Float => {
+                let f = number(v, "float")?;
+                let narrow = f as f32;
+                if f.is_finite() && !narrow.is_finite() {
+                    return Err(AvroError::invalid(format!("{f} is out of range for float")));
+                }
+                out.extend_from_slice(&narrow.to_le_bytes());
+            }
+            Node::Double => out.extend_from_slice(&number(v, "double")?.to_le_bytes()),
+            Node::String => match v {
+                Value::String(s) => write_str(out, s),
+                _ => return Err(AvroError::mismatch("string", json_kind(v))),
+            },
+            Node::Bytes => self.bytes(v, None, out)?,
+            Node::Fixed(size) => self.bytes(v, Some(*size), out)?,
+            Node::Enum(symbols) => {
+                let Value::String(s) = v else {
+                    return Err(AvroError::mismatch("enum symbol (string)", json_kind(v)));
+                };
+                match symbols.iter().position(|sym| **sym == **s) {
+                    Some(index) => write_len(out, index),
+                    None => {
+                        return Err(AvroError::invalid(format!(
+                            "`{s}` is not a symbol of the enum"
+                        )))
+                    }
+                }
+            }
+            Node::Array(items) => {
+                let Value::Array(elements) = v else {
+                    return Err(AvroError::mismatch("array", json_kind(v)));
+                };
+                if depth >= MAX_DEPTH {
+                    return Err(too_deep());
+                }
+                if !elements.is_empty() {
+                    write_len(out, elements.len());
+                    for (i, element) in elements.iter().enumerate() {
+                        self.encode(*items, element, out, depth + 1)
+                            .map_err(|e| e.within(PathSegment::Index(i)))?;
+                    }
+                }
+                out.push(0);
+            }
+            Node::Map(values) => {
+                let Value::Object(entries) = v else {
+                    return Err(AvroError::mismatch("map (JSON object)", json_kind(v)));
+                };
+                if depth >= MAX_DEPTH {
+                    return Err(too_deep());
+                }
+                if !entries.is_empty() {
+                    write_len(out, entries.len());
+                    for (key, value) in entries.iter() {
+                        write_str(out, key);
+                        self.encode(*values, value, out, depth + 1)
+                            .map_err(|e| e.within(PathSegment::Key(key.to_string())))?;
+                    }
+                }
+                out.push(0);
+            }
+            Node::Record(fields) => {
+                let Value::Object(object) = v else {
+                    return Err(AvroError::mismatch("record (JSON object)", json_kind(v)));
+                };
+                if depth >= MAX_DEPTH {
+                    return Err(too_deep());
+                }
+                for field in fields.iter() {
+                    self.field(field, object.get(&*field.name), out, depth)
+                        .map_err(|e| e.within(PathSegment::Field(field.name.to_string())))?;
+                }
+            }
+            Node::Union(branches) => self.union(branches, v, out, depth)?,
+            Node::Pending => return Err(AvroError::schema("record used before it is complete")),
+            logical => self.logical(logical, v, out)?,
+        }
+        Ok(())
+    }
+
+    /// Logical types; kept out of [`Self::encode`] so that its stack frame,
+    /// paid once per nesting level, stays small.
+    #[inline(never)]
+    fn logical(&self, node: &Node, v: &Value<'_>, out: &mut Vec<u8>) -> Result<(), AvroError> {
+        match node {
+            Node::Date => {
+                let days = match v.as_str() {
+                    Some(s) => text::parse_date(s.as_bytes()).ok_or_else(|| {
+                        AvroError::invalid(format!("`{s}` is not a YYYY-MM-DD date"))
+                    })?,
+                    None => i64::from(int32(v, "date (days or YYYY-MM-DD)")?),
+                };
+                let days = i32::try_from(days)
+                    .map_err(|_| AvroError::invalid("date out of range for int"))?;
+                write_long(out, i64::from(days));
+            }
+            Node::TimeMillis => {
+                let millis = match v.as_str() {
+                    Some(s) => time_of_day(s)? / 1_000_000,
+                    None => i64::from(int32(v, "time-millis (integer or HH:MM:SS)")?),
+                };
+                write_long(out, millis);
+            }
+            Node::TimeMicros => {
+                let micros = match v.as_str() {
+                    Some(s) => time_of_day(s)? / 1_000,
+                    None => integer(v, "time-micros (integer or HH:MM:SS)")?,
+                };
+                write_long(out, micros);
+            }
+            Node::Timestamp { unit, local } => {
+                let n = match v.as_str() {
+                    Some(s) => {
+                        let ts = text::parse_timestamp(s.as_bytes()).ok_or_else(|| {
+                            AvroError::invalid(format!("`{s}` is not an RFC 3339 timestamp"))
+                        })?;
+                        let nanos = if *local {
+                            ts.wall_nanos
+                        } else {
+                            ts.utc_nanos()
+                        };
+                        checked_i64(nanos.div_euclid(unit.nanos()), "timestamp")?
+                    }
+                    None => integer(v, timestamp_expected(*unit))?,
+                };
+                write_long(out, n);
+            }
+            Node::Uuid => match v.as_str() {
+                Some(s) if text::parse_uuid(s.as_bytes()).is_some() => write_str(out, s),
+                Some(s) => return Err(AvroError::invalid(format!("`{s}` is not a UUID"))),
+                None => return Err(AvroError::mismatch("uuid (string)", json_kind(v))),
+            },
+            Node::UuidFixed => match v.as_str() {
+                Some(s) => match text::parse_uuid(s.as_bytes()) {
+                    Some(bytes) => out.extend_from_slice(&bytes),
+                    None if self.mode == Mode::Default => self.bytes(v, Some(16), out)?,
+                    None => return Err(AvroError::invalid(format!("`{s}` is not a UUID"))),
+                },
+                None => return Err(AvroError::mismatch("uuid (string)", json_kind(v))),
+            },
+            Node::Decimal {
+                precision,
+                scale,
+                fixed,
+            } => self.decimal(v, *precision, *scale, *fixed, out)?,
+            Node::Duration => self.duration(v, out)?,
+            _ => return Err(AvroError::schema("internal: not a logical type")),
+        }
+        Ok(())
+    }
+
+    fn field(
+        &self,
+        field: &Field,
+        value: Option<&Value<'_>>,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), AvroError> {
+        // An explicit null for a field that cannot hold null counts as absent
+        // when the schema gives a default.
+        let value = match value {
+            Some(v) if v.is_null() && !field.nullable && field.default.is_some() => None,
+            other => other,
+        };
+        if let Some(v) = value {
+            return self.encode(field.node, v, out, depth + 1);
+        }
+        match (self.mode, &field.default_bytes, &field.default) {
+            (Mode::Event, Some(bytes), _) => {
+                out.extend_from_slice(bytes);
+                Ok(())
+            }
+            (_, _, Some(default)) => self.encode(field.node, default, out, depth + 1),
+            (_, _, None) => Err(AvroError::MissingField {
+                path: Default::default(),
+            }),
+        }
+    }
+
+    /// `bytes` (`size == None`) or `fixed(size)` from a string or an array of
+    /// integers 0..=255.
+    fn bytes(
+        &self,
+        v: &Value<'_>,
+        size: Option<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), AvroError> {
+        let expected = if size.is_some() {
+            "fixed (string or byte array)"
+        } else {
+            "bytes (string or byte array)"
+        };
+        let check_len = |len: usize| match size {
+            Some(size) if size != len => Err(AvroError::invalid(format!(
+                "{len} bytes given, fixed size is {size}"
+            ))),
+            Some(_) => Ok(()),
+            None => Ok(()),
+        };
+        match v {
+            Value::String(s) if self.mode == Mode::Event => {
+                check_len(s.len())?;
+                if size.is_none() {
+                    write_len(out, s.len());
+                }
+                out.extend_from_slice(s.as_bytes());
+            }
+            Value::String(s) => {
+                let len = s.chars().count();
+                check_len(len)?;
+                if size.is_none() {
+                    write_len(out, len);
+                }
+                for c in s.chars() {
+                    let byte = u8::try_from(u32::from(c)).map_err(|_| {
+                        AvroError::invalid("a bytes default may only hold code points up to U+00FF")
+                    })?;
+                    out.push(byte);
+                }
+            }
+            Value::Array(items) => {
+                check_len(items.len())?;
+                if size.is_none() {
+                    write_len(out, items.len());
+                }
+                for item in items.iter() {
+                    let byte = item
+                        .as_u64()
+                        .and_then(|b| u8::try_from(b).ok())
+                        .ok_or_else(|| {
+                            AvroError::invalid("byte array elements must be integers 0..=255")
+                        })?;
+                    out.push(byte);
+                }
+            }
+            _ => return Err(AvroError::mismatch(expected, json_kind(v))),
+        }
+        Ok(())
+    }
+
+    fn decimal(
+        &self,
+        v: &Value<'_>,
+        precision: usize,
+        scale: usize,
+        fixed: Option<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), AvroError> {
+        let text: Cow<'_, str> = match v {
+            // Per the specification a default is the raw two's-complement bytes.
+            Value::String(_) if self.mode == Mode::Default => return self.bytes(v, fixed, out),
+            Value::String(s) => Cow::Borrowed(s),
+            _ if v.is_f64() => match v.as_f64() {
+                Some(f) if f.is_finite() => Cow::Owned(format!("{f}")),
+                _ => return Err(AvroError::invalid("decimal must be finite")),
+            },
+            _ => match (v.as_i64(), v.as_u64()) {
+                (Some(i), _) => Cow::Owned(i.to_string()),
+                (None, Some(u)) => Cow::Owned(u.to_string()),
+                _ => {
+                    return Err(AvroError::mismatch(
+                        "decimal (number or numeric string)",
+                        json_kind(v),
+                    ))
+                }
+            },
+        };
+        let mark = out.len();
+        if fixed.is_none() {
+            out.push(0); // length placeholder
+        }
+        let start = out.len();
+        text::decimal_to_twos_complement(text.as_bytes(), precision, scale, out).map_err(|e| {
+            AvroError::invalid(match e {
+                DecimalError::Syntax => format!("`{text}` is not a decimal number"),
+                DecimalError::Inexact => {
+                    format!("`{text}` has more fractional digits than scale {scale}")
+                }
+                DecimalError::Precision => {
+                    format!("`{text}` exceeds precision {precision} at scale {scale}")
+                }
+            })
+        })?;
+        let len = out.len() - start;
+        match fixed {
+            None => {
+                let mut prefix = Vec::with_capacity(10);
+                write_len(&mut prefix, len);
+                out.splice(mark..start, prefix);
+            }
+            Some(size) => {
+                if len > size {
+                    return Err(AvroError::invalid(format!(
+                        "`{text}` does not fit fixed({size})"
+                    )));
+                }
+                let negative = out.get(start).is_some_and(|b| b & 0x80 != 0);
+                let pad = if negative { 0xFF } else { 0x00 };
+                out.splice(start..start, std::iter::repeat_n(pad, size - len));
+            }
+        }
+        Ok(())
+    }
+
+    /// `{"months": m, "days": d, "millis": ms}` or `[m, d, ms]`, each 0..=u32::MAX.
+    fn duration(&self, v: &Value<'_>, out: &mut Vec<u8>) -> Result<(), AvroError> {
+        let part = |p: Option<&Value<'_>>| -> Result<u32, AvroError> {
+            match p {
+                None => Ok(0),
+                Some(p) => p
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        AvroError::invalid("duration parts are integers 0..=4294967295")
+                    }),
+            }
+        };
+        let parts = match v {
+            Value::Object(o) => [
+                part(o.get("months"))?,
+                part(o.get("days"))?,
+                part(o.get("millis"))?,
+            ],
+            Value::Array(a) if a.len() == 3 => [part(a.first())?, part(a.get(1))?, part(a.get(2))?],
+            Value::String(_) if self.mode == Mode::Default => return self.bytes(v, Some(12), out),
+            _ => {
+                return Err(AvroError::mismatch(
+                    "duration ({months, days, millis} or [m, d, ms])",
+                    json_kind(v),
+                ))
+            }
+        };
+        for p in parts {
+            out.extend_from_slice(&p.to_le_bytes());
+        }
+        Ok(())
+    }
+
+    /// Picks the union branch for `v` and writes its index and the value.
+    ///
+    /// An object `{"<branch name>": value}` is Avro's JSON encoding of a union
+    /// and selects that branch, unless the union has a map branch or a record
+    /// branch with a field of that name (then the object is taken as data).
+    /// Otherwise the first branch that accepts the value wins: scalars are
+    /// tried in order (a failed attempt is rolled back), a record branch
+    /// accepts an object that has every field without a default, a map an
+    /// object, an array an array.
+    fn union(
+        &self,
+        branches: &[NodeId],
+        v: &Value<'_>,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), AvroError> {
+        if let Value::Object(object) = v {
+            if object.len() == 1 {
+                if let Some((key, inner)) = object.iter().next() {
+                    if let Some(index) = self.wrapped_branch(branches, key) {
+                        write_len(out, index);
+                        let id = branches.get(index).copied().unwrap_or(0);
+                        return self.encode(id, inner, out, depth);
+                    }
+                }
+            }
+        }
+        let mut first_error = None;
+        let mut fallback_record = None;
+        for (index, &id) in branches.iter().enumerate() {
+            let node = self.plan.node(id);
+            if !accepts_kind(node, v) {
+                continue;
+            }
+            match node {
+                Node::Record(fields) => {
+                    let Value::Object(object) = v else { continue };
+                    let complete = fields
+                        .iter()
+                        .all(|f| f.default.is_some() || object.contains_key(&*f.name));
+                    if complete {
+                        write_len(out, index);
+                        return self.encode(id, v, out, depth);
+                    }
+                    fallback_record.get_or_insert((index, id));
+                }
+                Node::Array(_) | Node::Map(_) => {
+                    write_len(out, index);
+                    return self.encode(id, v, out, depth);
+                }
+                _ => {
+                    let mark = out.len();
+                    write_len(out, index);
+                    match self.encode(id, v, out, depth) {
+                        Ok(()) => return Ok(()),
+                        Err(e) => {
+                            out.truncate(mark);
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+        }
+        // Nothing fits: report the most specific reason.
+        if let Some((index, id)) = fallback_record {
+            write_len(out, index);
+            return self.encode(id, v, out, depth);
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let names: Vec<String> = branches
+            .iter()
+            .map(|&b| format!("{:?}", self.plan.branch_name(b)))
+            .collect();
+        Err(AvroError::NoUnionBranch {
+            path: Default::default(),
+            branches: format!("[{}]", names.join(",")),
+            found: json_kind(v),
+        })
+    }
+
+    fn wrapped_branch(&self, branches: &[NodeId], key: &str) -> Option<usize> {
+        let mut found = None;
+        for (index, &id) in branches.iter().enumerate() {
+            match self.plan.node(id) {
+                Node::Map(_) => return None,
+                Node::Record(fields) if fields.iter().any(|f| &*f.name == key) => return None,
+                _ => {}
+            }
+            let name = self.plan.branch_name(id);
+            let short = name.rsplit('.').next().unwrap_or(name);
+            if found.is_none() && (name == key || short == key) {
+                found = Some(index);
+            }
+        }
+        found
+    }
+}
+
+/// Whether a node could accept a JSON value of this type at all.
+fn accepts_kind(node: &Node, v: &Value<'_>) -> bool {
+    let (is_string, is_number) = (v.is_str(), v.is_number());
+    match node {
+        Node::Null => v.is_null(),
+        Node::Boolean => v.is_bool(),
+        Node::Int | Node::Long => is_number,
+        Node::Float | Node::Double => is_number || is_string,
+        Node::String | Node::Uuid | Node::UuidFixed | Node::Enum(_) => is_string,
+        Node::Bytes | Node::Fixed(_) => is_string || v.is_array(),
+        Node::Date
+        | Node::TimeMillis
+        | Node::TimeMicros
+        | Node::Timestamp { .. }
+        | Node::Decimal { .. } => is_string || is_number,
+        Node::Duration => v.is_object() || v.is_array(),
+        Node::Array(_) => v.is_array(),
+        Node::Map(_) | Node::Record(_) => v.is_object(),
+        Node::Union(_) | Node::Pending => false,
+    }
+}
+
+fn time_of_day(s: &str) -> Result<i64, AvroError> {
+    text::parse_time_of_day(s.as_bytes())
+        .ok_or_else(|| AvroError::invalid(format!("`{s}` is not an HH:MM:SS time")))
+}
+
+fn timestamp_expected(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Millis => "timestamp in milliseconds or RFC 3339 string",
+        TimeUnit::Micros => "timestamp in microseconds or RFC 3339 string",
+        TimeUnit::Nanos => "timestamp in nanoseconds or RFC 3339 string",
+    }
+}
+
+#[cold]
+fn too_deep() -> AvroError {
+    AvroError::TooDeep {
+        path: Default::default(),
+        limit: MAX_DEPTH,
+    }
+}
