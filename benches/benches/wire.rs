@@ -47,7 +47,9 @@ fn batch_encode(c: &mut Criterion) {
                 let out = build(std::mem::take(&mut buf), &keys, value);
                 let len = out.len();
                 // Give the allocation back when we hold the only reference.
-                buf = out.try_into_mut().unwrap_or_else(|_| BytesMut::with_capacity(len));
+                buf = out
+                    .try_into_mut()
+                    .unwrap_or_else(|_| BytesMut::with_capacity(len));
                 len
             })
         });
@@ -57,7 +59,9 @@ fn batch_encode(c: &mut Criterion) {
             b.iter(|| {
                 let out = build(std::mem::take(&mut buf), &keys, value);
                 let len = out.len();
-                buf = out.try_into_mut().unwrap_or_else(|_| BytesMut::with_capacity(len));
+                buf = out
+                    .try_into_mut()
+                    .unwrap_or_else(|_| BytesMut::with_capacity(len));
                 len
             })
         });
@@ -115,7 +119,9 @@ fn crc(c: &mut Criterion) {
     let data = vec![0xa5u8; 1 << 20];
     let mut g = c.benchmark_group("crc32c");
     g.throughput(Throughput::Bytes(data.len() as u64));
-    g.bench_function("1MiB", |b| b.iter(|| crc32c::crc32c(std::hint::black_box(&data))));
+    g.bench_function("1MiB", |b| {
+        b.iter(|| crc32c::crc32c(std::hint::black_box(&data)))
+    });
     g.throughput(Throughput::Elements(1));
     g.bench_function("1MiB_calls", |b| {
         b.iter(|| crc32c::crc32c(std::hint::black_box(&data)))

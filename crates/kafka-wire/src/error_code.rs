@@ -734,7 +734,6 @@ impl ErrorCode {
     pub const fn is_retriable(self) -> bool {
         matches!(
             self,
-
             Self::CorruptMessage
                 | Self::UnknownTopicOrPartition
                 | Self::LeaderNotAvailable
@@ -839,7 +838,10 @@ mod tests {
     #[test]
     fn classification_of_producer_errors() {
         assert_eq!(ErrorCode::from_code(6).class(), ErrorClass::Retriable);
-        assert_eq!(ErrorCode::NotLeaderOrFollower.name(), "NOT_LEADER_OR_FOLLOWER");
+        assert_eq!(
+            ErrorCode::NotLeaderOrFollower.name(),
+            "NOT_LEADER_OR_FOLLOWER"
+        );
         assert_eq!(ErrorCode::OutOfOrderSequenceNumber.code(), 45);
         assert_eq!(ErrorCode::DuplicateSequenceNumber.code(), 46);
         assert_eq!(ErrorCode::InvalidProducerEpoch.code(), 47);

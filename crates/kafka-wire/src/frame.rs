@@ -92,7 +92,11 @@ fn backfill_size(slot: &mut [u8], body_len: usize) -> Result<(), EncodeError> {
     Ok(())
 }
 
-fn request_header<R: Request>(version: i16, correlation_id: i32, client_id: Option<&crate::ByteStr>) -> RequestHeader {
+fn request_header<R: Request>(
+    version: i16,
+    correlation_id: i32,
+    client_id: Option<&crate::ByteStr>,
+) -> RequestHeader {
     RequestHeader {
         api_key: R::API_KEY,
         api_version: version,
@@ -156,7 +160,10 @@ pub fn encode_response<M: Message>(
         correlation_id,
         unknown_tagged_fields: Vec::new(),
     }
-    .encode(dst, response_header_version(M::API_KEY, M::is_flexible(version)))?;
+    .encode(
+        dst,
+        response_header_version(M::API_KEY, M::is_flexible(version)),
+    )?;
     if let Err(e) = body.encode(dst, version) {
         dst.truncate(start);
         return Err(e);
@@ -184,7 +191,8 @@ pub fn decode_response<R: Request>(
 /// an `R`: the header, then the body, which must consume the rest.
 pub fn decode_request<R: Request>(mut frame: Bytes) -> Result<(RequestHeader, R), DecodeError> {
     let (_, version) = RequestHeader::peek_key_version(&frame)?;
-    let header = RequestHeader::decode(&mut frame, request_header_version(R::is_flexible(version)))?;
+    let header =
+        RequestHeader::decode(&mut frame, request_header_version(R::is_flexible(version)))?;
     let body = R::decode_exact(frame, version)?;
     Ok((header, body))
 }

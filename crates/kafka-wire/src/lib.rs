@@ -105,7 +105,12 @@ pub fn response_header_version(api_key: i16, flexible: bool) -> i16 {
     }
 }
 
-pub(crate) fn check_version(api_key: i16, min: i16, max: i16, version: i16) -> Result<(), EncodeError> {
+pub(crate) fn check_version(
+    api_key: i16,
+    min: i16,
+    max: i16,
+    version: i16,
+) -> Result<(), EncodeError> {
     if (min..=max).contains(&version) {
         Ok(())
     } else {

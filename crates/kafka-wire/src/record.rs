@@ -37,8 +37,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::DecodeError;
 use crate::primitives::{
-    read_uvarint, read_uvarlong, varint_len, varlong_len, write_uvarint,
-    write_uvarlong, zigzag_decode32, zigzag_decode64, zigzag_encode32, zigzag_encode64,
+    read_uvarint, read_uvarlong, varint_len, varlong_len, write_uvarint, write_uvarlong,
+    zigzag_decode32, zigzag_decode64, zigzag_encode32, zigzag_encode64,
 };
 
 /// Size of the batch header, up to the first record.
@@ -381,7 +381,12 @@ impl BatchBuilder {
 
     /// Like [`Self::seal`] with an explicit base offset and partition leader
     /// epoch (a broker or a test writes these; a producer sends 0 and -1).
-    pub fn seal_with(mut self, base_offset: i64, leader_epoch: i32, producer: ProducerFields) -> Bytes {
+    pub fn seal_with(
+        mut self,
+        base_offset: i64,
+        leader_epoch: i32,
+        producer: ProducerFields,
+    ) -> Bytes {
         let len = self.buf.len();
         let b = &mut self.buf[..];
         b[OFF_BASE_OFFSET..OFF_BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
@@ -840,8 +845,13 @@ mod tests {
 
     fn sample() -> Bytes {
         let mut b = BatchBuilder::with_capacity(1024);
-        b.append(1_000, Some(b"k1"), Some(b"v1"), &[HeaderRef::new("h", b"x")])
-            .unwrap();
+        b.append(
+            1_000,
+            Some(b"k1"),
+            Some(b"v1"),
+            &[HeaderRef::new("h", b"x")],
+        )
+        .unwrap();
         b.append(1_005, None, Some(b"v2"), &[]).unwrap();
         b.append(990, Some(b""), None, &[]).unwrap();
         b.seal(ProducerFields {
@@ -912,7 +922,10 @@ mod tests {
         let re = RecordBatch::parse(restamp(&bytes, p).unwrap()).unwrap();
         re.verify_crc().unwrap();
         assert_eq!(re.producer_fields(), p);
-        assert_eq!(re.records_bytes(), RecordBatch::parse(bytes).unwrap().records_bytes());
+        assert_eq!(
+            re.records_bytes(),
+            RecordBatch::parse(bytes).unwrap().records_bytes()
+        );
     }
 
     #[test]

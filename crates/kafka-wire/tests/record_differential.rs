@@ -5,8 +5,8 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
-    Compression as TheirCompression, Record as TheirRecord, RecordBatchDecoder,
-    RecordBatchEncoder, RecordEncodeOptions, TimestampType as TheirTimestampType,
+    Compression as TheirCompression, Record as TheirRecord, RecordBatchDecoder, RecordBatchEncoder,
+    RecordEncodeOptions, TimestampType as TheirTimestampType,
 };
 use kafka_wire::record::{BatchBuilder, HeaderRef, ProducerFields, RecordBatch};
 use proptest::prelude::*;

@@ -1,0 +1,5 @@
+#![no_main]
+use kafka_wire::messages::api_versions::ApiVersionsResponse;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| forwarder_fuzz::message::<ApiVersionsResponse>(data));

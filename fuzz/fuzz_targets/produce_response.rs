@@ -1,0 +1,5 @@
+#![no_main]
+use kafka_wire::messages::produce::ProduceResponse;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| forwarder_fuzz::message::<ProduceResponse>(data));
