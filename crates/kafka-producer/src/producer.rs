@@ -1,0 +1,2301 @@
+//! The producer state machine; see [`Producer`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_wire::frame::{decode_response, encode_request_vectored};
+use kafka_wire::header::ResponseHeader;
+use kafka_wire::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
+use kafka_wire::messages::init_producer_id::InitProducerIdRequest;
+use kafka_wire::messages::metadata::{MetadataRequest, MetadataRequestTopic, MetadataResponse};
+use kafka_wire::messages::produce::{
+    PartitionProduceData, ProduceRequest, ProduceResponse, TopicProduceData,
+};
+use kafka_wire::messages::{api_versions, init_producer_id, metadata, produce};
+use kafka_wire::record::{restamp, BatchBuilder, HeaderRef, ProducerFields, BATCH_HEADER_LEN};
+use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
+
+use crate::config::{Acks, ProducerConfig};
+use crate::error::{AppendError, DeliveryError, FatalError};
+use crate::partitioner::{self, Choice, Rng};
+use crate::{
+    BatchResult, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, RecordRef, Transmit,
+};
+
+/// Produce versions above 12 name topics by id; this producer names them.
+const PRODUCE_MAX_VERSION: i16 = 12;
+/// Bytes reserved in a request for everything but the batches.
+const REQUEST_OVERHEAD: usize = 256;
+/// Per-topic and per-partition bytes of a Produce request around a batch.
+const PER_BATCH_OVERHEAD: usize = 32;
+/// A new batch buffer starts this large (or `batch.size` if smaller) and
+/// grows by doubling.
+const INITIAL_BATCH_CAPACITY: usize = 64 * 1024;
+/// Failed epoch bumps before a fresh producer id is taken instead.
+const MAX_BUMP_FAILURES: u32 = 2;
+
+/// Kafka's sequence arithmetic (`DefaultRecordBatch.incrementSequence`):
+/// sequences wrap from `i32::MAX` to 0.
+pub fn increment_sequence(seq: i32, by: i32) -> i32 {
+    if seq > i32::MAX - by {
+        by - (i32::MAX - seq) - 1
+    } else {
+        seq + by
+    }
+}
+
+fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let shift = attempt.saturating_sub(1).min(20);
+    base.saturating_mul(1u32 << shift).min(max)
+}
+
+/// Clears a timer once it has passed; true if it had.
+fn passed(t: &mut Option<Instant>, now: Instant) -> bool {
+    match *t {
+        Some(at) if at <= now => {
+            *t = None;
+            true
+        }
+        _ => false,
+    }
+}
+
+fn min_time(acc: &mut Option<Instant>, t: Instant) {
+    *acc = Some(acc.map_or(t, |a| a.min(t)));
+}
+
+/// Errors after which the batch was certainly not written.
+fn not_written(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NotLeaderOrFollower
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::UnknownTopicOrPartition
+            | ErrorCode::NotEnoughReplicas
+            | ErrorCode::KafkaStorageError
+            | ErrorCode::FencedLeaderEpoch
+            | ErrorCode::UnknownLeaderEpoch
+            | ErrorCode::ThrottlingQuotaExceeded
+            | ErrorCode::UnknownTopicId
+    )
+}
+
+/// Errors that say the metadata is stale.
+fn refresh_metadata(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NotLeaderOrFollower
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::UnknownTopicOrPartition
+            | ErrorCode::KafkaStorageError
+            | ErrorCode::FencedLeaderEpoch
+            | ErrorCode::UnknownLeaderEpoch
+            | ErrorCode::UnknownTopicId
+            | ErrorCode::NetworkException
+    )
+}
+
+/// An upper bound of a record's encoded size (deltas at their widest).
+fn estimate(r: &RecordRef<'_>) -> usize {
+    let field = |b: Option<&[u8]>| 5 + b.map_or(0, <[u8]>::len);
+    let mut n = 5 + 1 + 10 + 5 + field(r.key) + field(r.value) + 5;
+    for h in r.headers {
+        n += 5 + h.key.len() + field(h.value);
+    }
+    n
+}
+
+#[derive(Debug)]
+enum BatchData {
+    Building(BatchBuilder),
+    Sealed(Bytes),
+}
+
+#[derive(Debug)]
+struct Batch {
+    uid: u64,
+    data: BatchData,
+    ids: Vec<DeliveryId>,
+    count: i32,
+    bytes: usize,
+    created: Instant,
+    linger_until: Instant,
+    gen: u64,
+    /// Producer id and epoch the batch was sealed with (idempotence).
+    identity: Option<(i64, i16)>,
+    base_seq: i32,
+    in_flight: Option<ConnId>,
+    sends: u32,
+    not_before: Option<Instant>,
+    /// The last send ended without a definite answer.
+    in_doubt: bool,
+    /// Some send under the current identity ended without a definite answer.
+    ever_in_doubt: bool,
+    last_error: Option<ErrorCode>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[derive(Debug)]
+struct Part {
+    topic: usize,
+    index: i32,
+    leader: Option<i32>,
+    open: Option<Batch>,
+    /// Closed batches, oldest first: in flight ones, then queued ones.
+    queue: VecDeque<Batch>,
+    next_seq: i32,
+    next_ack_seq: i32,
+    inflight: usize,
+    inflight_conn: Option<ConnId>,
+    gen: u64,
+}
+
+impl Part {
+    fn has_data(&self) -> bool {
+        self.open.is_some() || !self.queue.is_empty()
+    }
+}
+
+#[derive(Debug)]
+struct PendingRecord {
+    id: DeliveryId,
+    partition: Option<i32>,
+    key: Option<Bytes>,
+    value: Option<Bytes>,
+    headers: Vec<(Bytes, Option<Bytes>)>,
+    timestamp: i64,
+    enqueued: Instant,
+    est: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TopicState {
+    Unknown,
+    Ready,
+    Missing,
+    Failed(ErrorCode),
+}
+
+#[derive(Debug)]
+struct Topic {
+    name: ByteStr,
+    state: TopicState,
+    parts: Vec<usize>,
+    pending: VecDeque<PendingRecord>,
+    sticky: Option<(u32, u64)>,
+    rr_next: u32,
+    last_error: Option<ErrorCode>,
+}
+
+#[derive(Debug)]
+struct Node {
+    host: String,
+    port: u16,
+    conn: Option<ConnId>,
+    failures: u32,
+    retry_at: Option<Instant>,
+    parts: Vec<usize>,
+    rr_start: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConnState {
+    Connecting,
+    Negotiating { sent: bool },
+    Ready,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Versions {
+    produce: i16,
+    metadata: i16,
+    init_producer_id: Option<i16>,
+}
+
+#[derive(Debug)]
+struct Conn {
+    node: i32,
+    state: ConnState,
+    api_version: i16,
+    versions: Versions,
+    next_corr: i32,
+    in_flight: VecDeque<InFlight>,
+    produce_in_flight: usize,
+    produce_ok: bool,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    corr: i32,
+    deadline: Instant,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    ApiVersions {
+        version: i16,
+    },
+    Metadata {
+        version: i16,
+    },
+    InitProducerId {
+        version: i16,
+        bump: bool,
+    },
+    Produce {
+        version: i16,
+        batches: Vec<(usize, u64)>,
+    },
+}
+
+/// The idempotence state machine (see `docs/producer.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdState {
+    /// Idempotence is off.
+    Disabled,
+    /// An id must be requested: a bump of the current one if `bump`.
+    Needed { bump: bool },
+    /// An InitProducerId request is in flight.
+    Requesting { bump: bool },
+    /// Producing with `producer_id` / `epoch`.
+    Ready,
+    /// A sequence gap or lost producer state: no new batches go out; batches
+    /// in doubt are retried under the current id to resolve them; once no
+    /// produce request is in flight and none is in doubt, re-initialise.
+    Draining { bump: bool },
+}
+
+/// A sans-IO, idempotent, batching Kafka producer.
+///
+/// # Call order
+///
+/// The driver owns the sockets and the clock and loops:
+///
+/// 1. Inputs, as they happen:
+///    [`append`](Self::append) records;
+///    [`handle_connected`](Self::handle_connected) when a connection asked
+///    for by [`poll_connect`](Self::poll_connect) is up (TCP, and TLS / SASL
+///    done); [`handle_frame`](Self::handle_frame) for each complete response
+///    frame (size prefix stripped, `kafka_wire::frame::FrameSplitter` finds
+///    them); [`handle_disconnected`](Self::handle_disconnected) when a
+///    connection fails or closes (or its connect attempt fails);
+///    [`handle_timeout`](Self::handle_timeout) when the instant from
+///    [`poll_timeout`](Self::poll_timeout) is reached;
+///    [`flush`](Self::flush) to send everything without lingering.
+/// 2. Outputs, after any input, until each returns `None`:
+///    [`poll_transmit`](Self::poll_transmit) (write the chunks, in order, to
+///    the connection), [`poll_connect`](Self::poll_connect) (open a
+///    connection), [`poll_close`](Self::poll_close) (close a connection the
+///    producer gave up on; no `handle_disconnected` is needed for it),
+///    [`poll_event`](Self::poll_event) (delivery reports and state changes).
+/// 3. Sleep until [`poll_timeout`](Self::poll_timeout), or until I/O.
+///
+/// `now` must not go backwards. The producer connects to a bootstrap broker
+/// at once (to learn the cluster and, with idempotence, its producer id).
+#[derive(Debug)]
+pub struct Producer {
+    config: ProducerConfig,
+    client_id: ByteStr,
+    /// Largest batch that accumulates (`batch.size`, within a request).
+    batch_limit: usize,
+    /// Largest batch a request can carry (`message.max.bytes` less overhead).
+    max_batch: usize,
+    rng: Rng,
+    topics: Vec<Topic>,
+    topic_index: HashMap<String, usize>,
+    parts: Vec<Part>,
+    nodes: BTreeMap<i32, Node>,
+    conns: BTreeMap<ConnId, Conn>,
+    next_conn: u64,
+    next_delivery: u64,
+    next_uid: u64,
+    connects: VecDeque<ConnectRequest>,
+    closes: VecDeque<ConnId>,
+    events: VecDeque<Event>,
+    metadata_wanted: bool,
+    metadata_in_flight: bool,
+    metadata_hold: Option<Instant>,
+    metadata_refresh_at: Option<Instant>,
+    control_cursor: usize,
+    node_cursor: usize,
+    id_state: IdState,
+    producer_id: i64,
+    epoch: i16,
+    id_hold: Option<Instant>,
+    id_failures: u32,
+    bump_failures: u32,
+    buffered: usize,
+    in_flight_bytes: usize,
+    flushing: bool,
+    fatal: Option<FatalError>,
+}
+
+impl Producer {
+    /// A producer for `config`, checked first. `now` starts its clock.
+    pub fn new(config: ProducerConfig, now: Instant) -> Result<Self, crate::ConfigError> {
+        config.validate()?;
+        let max_batch = config.message_max_bytes.saturating_sub(REQUEST_OVERHEAD);
+        let batch_limit = config.batch_size.min(max_batch).max(BATCH_HEADER_LEN + 1);
+        let mut nodes = BTreeMap::new();
+        for (i, b) in config.bootstrap_servers.iter().enumerate() {
+            // Bootstrap brokers get negative ids, as in librdkafka.
+            nodes.insert(
+                -1 - i as i32,
+                Node {
+                    host: b.host.clone(),
+                    port: b.port,
+                    conn: None,
+                    failures: 0,
+                    retry_at: None,
+                    parts: Vec::new(),
+                    rr_start: 0,
+                },
+            );
+        }
+        let id_state = if config.enable_idempotence {
+            IdState::Needed { bump: false }
+        } else {
+            IdState::Disabled
+        };
+        let mut p = Self {
+            client_id: ByteStr::from(config.client_id.clone()),
+            rng: Rng::new(config.rng_seed),
+            config,
+            batch_limit,
+            max_batch,
+            topics: Vec::new(),
+            topic_index: HashMap::new(),
+            parts: Vec::new(),
+            nodes,
+            conns: BTreeMap::new(),
+            next_conn: 0,
+            next_delivery: 0,
+            next_uid: 0,
+            connects: VecDeque::new(),
+            closes: VecDeque::new(),
+            events: VecDeque::new(),
+            metadata_wanted: true,
+            metadata_in_flight: false,
+            metadata_hold: None,
+            metadata_refresh_at: None,
+            control_cursor: 0,
+            node_cursor: 0,
+            id_state,
+            producer_id: -1,
+            epoch: -1,
+            id_hold: None,
+            id_failures: 0,
+            bump_failures: 0,
+            buffered: 0,
+            in_flight_bytes: 0,
+            flushing: false,
+            fatal: None,
+        };
+        p.maintain(now);
+        Ok(p)
+    }
+
+    // -----------------------------------------------------------------
+    // Inputs
+    // -----------------------------------------------------------------
+
+    /// Appends a record. Its bytes are written once, into its partition's
+    /// open batch; before the topic's partition count is known the record
+    /// is copied into a small per-topic pending queue and placed when the
+    /// Metadata response arrives (so all records of a topic keep their
+    /// order). Returns the id its outcome will carry.
+    pub fn append(&mut self, r: RecordRef<'_>, now: Instant) -> Result<DeliveryId, AppendError> {
+        if let Some(f) = &self.fatal {
+            return Err(AppendError::Fatal(f.clone()));
+        }
+        if r.topic.is_empty() {
+            return Err(AppendError::InvalidTopic);
+        }
+        let est = estimate(&r);
+        if est + BATCH_HEADER_LEN > self.max_batch {
+            return Err(AppendError::RecordTooLarge {
+                size: est + BATCH_HEADER_LEN,
+                max: self.max_batch,
+            });
+        }
+        if self.buffered + est > self.config.buffer_memory {
+            return Err(AppendError::BufferFull);
+        }
+        if let Some(p) = r.partition {
+            if p < 0 {
+                return Err(AppendError::UnknownPartition {
+                    partition: p,
+                    partitions: 0,
+                });
+            }
+        }
+        let ti = self.intern(r.topic);
+        if let TopicState::Failed(e) = self.topics[ti].state {
+            return Err(AppendError::Topic(e));
+        }
+        if self.topics[ti].parts.is_empty() {
+            let id = self.next_id();
+            let copy = |b: Option<&[u8]>| b.map(Bytes::copy_from_slice);
+            self.topics[ti].pending.push_back(PendingRecord {
+                id,
+                partition: r.partition,
+                key: copy(r.key),
+                value: copy(r.value),
+                headers: r
+                    .headers
+                    .iter()
+                    .map(|h| (Bytes::copy_from_slice(h.key), copy(h.value)))
+                    .collect(),
+                timestamp: r.timestamp,
+                enqueued: now,
+                est,
+            });
+            self.buffered += est;
+            self.metadata_wanted = true;
+            return Ok(id);
+        }
+        let (pi, sticky) = self.place(ti, &r)?;
+        let id = self.next_id();
+        self.append_to_part(pi, id, &r, now)?;
+        if sticky {
+            let gen = self.parts[pi].gen;
+            let index = self.parts[pi].index as u32;
+            self.topics[ti].sticky = Some((index, gen));
+        }
+        Ok(id)
+    }
+
+    /// A connection asked for by [`Self::poll_connect`] is established.
+    pub fn handle_connected(&mut self, conn: ConnId, now: Instant) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if c.state == ConnState::Connecting {
+                c.state = ConnState::Negotiating { sent: false };
+            }
+        }
+        self.maintain(now);
+    }
+
+    /// One complete response frame, without its size prefix. A frame that
+    /// cannot be decoded or answers a request other than the oldest one in
+    /// flight on `conn` breaks the connection (it is handed to
+    /// [`Self::poll_close`] and treated as a disconnect).
+    pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
+        if self.fatal.is_some() {
+            return;
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let corr = match ResponseHeader::peek_correlation_id(&frame) {
+            Ok(corr) => corr,
+            Err(_) => return self.break_conn(conn, now),
+        };
+        match c.in_flight.front() {
+            Some(f) if f.corr == corr => {}
+            _ => return self.break_conn(conn, now),
+        }
+        let Some(inflight) = c.in_flight.pop_front() else {
+            return self.break_conn(conn, now);
+        };
+        let ok = match &inflight.kind {
+            Kind::ApiVersions { version } => self.on_api_versions(conn, frame, *version),
+            Kind::Metadata { version } => self.on_metadata(frame, *version, now),
+            Kind::InitProducerId { version, bump } => {
+                self.on_init_producer_id(frame, *version, *bump, now)
+            }
+            Kind::Produce { version, batches } => {
+                self.on_produce(conn, frame, *version, batches, now)
+            }
+        };
+        if !ok {
+            // Put it back so the disconnect accounts for it.
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.in_flight.push_front(inflight);
+            }
+            return self.break_conn(conn, now);
+        }
+        self.maintain(now);
+    }
+
+    /// A connection closed or failed (or its connect attempt did). Requests
+    /// in flight on it are lost: their batches are retried, and are possibly
+    /// persisted until a later answer settles them.
+    pub fn handle_disconnected(&mut self, conn: ConnId, now: Instant) {
+        self.drop_conn(conn, now);
+        self.maintain(now);
+    }
+
+    /// The instant from [`Self::poll_timeout`] was reached.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.maintain(now);
+    }
+
+    /// Closes every open batch now and keeps `linger.ms` at 0 until all
+    /// held records have an outcome.
+    pub fn flush(&mut self, now: Instant) {
+        self.flushing = true;
+        self.maintain(now);
+    }
+
+    // -----------------------------------------------------------------
+    // Outputs
+    // -----------------------------------------------------------------
+
+    /// A connection to open.
+    pub fn poll_connect(&mut self) -> Option<ConnectRequest> {
+        self.connects.pop_front()
+    }
+
+    /// A connection the producer gave up on (bad frame, correlation
+    /// mismatch, request timeout): close it. Its requests are already
+    /// accounted for; a later `handle_disconnected` for it is ignored.
+    pub fn poll_close(&mut self) -> Option<ConnId> {
+        self.closes.pop_front()
+    }
+
+    /// The next request frame to write, if any.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.maintain(now);
+        if self.fatal.is_some() {
+            return None;
+        }
+        // 1. ApiVersions on new connections.
+        let negotiating = self
+            .conns
+            .iter()
+            .find(|(_, c)| c.state == ConnState::Negotiating { sent: false })
+            .map(|(id, c)| (*id, c.api_version));
+        if let Some((cid, version)) = negotiating {
+            if let Some(c) = self.conns.get_mut(&cid) {
+                c.state = ConnState::Negotiating { sent: true };
+            }
+            let body = ApiVersionsRequest {
+                client_software_name: ByteStr::from_static("kafka-producer"),
+                client_software_version: ByteStr::from_static(env!("CARGO_PKG_VERSION")),
+                ..Default::default()
+            };
+            return self.send(
+                cid,
+                &body,
+                version,
+                Kind::ApiVersions { version },
+                now,
+                true,
+            );
+        }
+        // 2. Metadata.
+        if self.metadata_wanted && !self.metadata_in_flight && self.metadata_hold.is_none() {
+            if let Some(cid) = self.ready_conn() {
+                let version = self.conns[&cid].versions.metadata;
+                let body = MetadataRequest {
+                    topics: Some(
+                        self.topics
+                            .iter()
+                            .map(|t| MetadataRequestTopic {
+                                name: Some(t.name.clone()),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    ),
+                    allow_auto_topic_creation: self.config.allow_auto_create_topics,
+                    ..Default::default()
+                };
+                self.metadata_wanted = false;
+                self.metadata_in_flight = true;
+                self.metadata_hold = Some(now + self.config.retry_backoff);
+                return self.send(cid, &body, version, Kind::Metadata { version }, now, true);
+            }
+        }
+        // 3. InitProducerId.
+        if let IdState::Needed { bump } = self.id_state {
+            if self.id_hold.is_none() {
+                if let Some(cid) = self.ready_conn() {
+                    if let Some(version) = self.conns[&cid].versions.init_producer_id {
+                        let bump = bump && version >= 3 && self.producer_id >= 0;
+                        let body = InitProducerIdRequest {
+                            transactional_id: None,
+                            transaction_timeout_ms: i32::MAX,
+                            producer_id: if bump { self.producer_id } else { -1 },
+                            producer_epoch: if bump { self.epoch } else { -1 },
+                            ..Default::default()
+                        };
+                        self.id_state = IdState::Requesting { bump };
+                        return self.send(
+                            cid,
+                            &body,
+                            version,
+                            Kind::InitProducerId { version, bump },
+                            now,
+                            true,
+                        );
+                    }
+                }
+            }
+        }
+        // 4. Produce, one sink per broker, rotating across brokers.
+        let ready: Vec<(i32, ConnId)> = self
+            .nodes
+            .iter()
+            .filter(|(id, _)| **id >= 0)
+            .filter_map(|(id, n)| {
+                let c = n.conn?;
+                (self.conns.get(&c)?.state == ConnState::Ready).then_some((*id, c))
+            })
+            .collect();
+        if ready.is_empty() {
+            return None;
+        }
+        let start = self.node_cursor % ready.len();
+        for k in 0..ready.len() {
+            let (node, cid) = ready[(start + k) % ready.len()];
+            if let Some(t) = self.build_produce(node, cid, now) {
+                self.node_cursor = (start + k + 1) % ready.len();
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// When [`Self::handle_timeout`] should be called next, if anything
+    /// waits on time.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.fatal.is_some() {
+            return None;
+        }
+        let mut t = None;
+        let dt = self.config.delivery_timeout;
+        for topic in &self.topics {
+            if let Some(r) = topic.pending.front() {
+                min_time(&mut t, r.enqueued + dt);
+            }
+        }
+        for part in &self.parts {
+            if let Some(b) = &part.open {
+                min_time(
+                    &mut t,
+                    if self.flushing {
+                        b.created
+                    } else {
+                        b.linger_until
+                    },
+                );
+                min_time(&mut t, b.created + dt);
+            }
+            for b in part.queue.iter().filter(|b| b.in_flight.is_none()) {
+                min_time(&mut t, b.created + dt);
+                if let Some(nb) = b.not_before {
+                    min_time(&mut t, nb);
+                }
+            }
+        }
+        for c in self.conns.values() {
+            if let Some(f) = c.in_flight.front() {
+                min_time(&mut t, f.deadline);
+            }
+        }
+        for n in self.nodes.values() {
+            if let Some(r) = n.retry_at {
+                min_time(&mut t, r);
+            }
+        }
+        for x in [self.metadata_hold, self.metadata_refresh_at, self.id_hold]
+            .into_iter()
+            .flatten()
+        {
+            min_time(&mut t, x);
+        }
+        t
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Bytes of records held (pending, in batches, in flight): what
+    /// `buffer.memory` bounds.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
+    }
+
+    /// Bytes of batches in requests awaiting a response.
+    pub fn in_flight_bytes(&self) -> usize {
+        self.in_flight_bytes
+    }
+
+    /// Whether every appended record has had its outcome reported.
+    pub fn is_idle(&self) -> bool {
+        self.topics.iter().all(|t| t.pending.is_empty()) && self.parts.iter().all(|p| !p.has_data())
+    }
+
+    /// The fatal error, if the producer failed.
+    pub fn fatal_error(&self) -> Option<&FatalError> {
+        self.fatal.as_ref()
+    }
+
+    /// The current producer id and epoch (-1, -1 without one).
+    pub fn producer_identity(&self) -> (i64, i16) {
+        (self.producer_id, self.epoch)
+    }
+
+    // -----------------------------------------------------------------
+    // Accumulation
+    // -----------------------------------------------------------------
+
+    fn next_id(&mut self) -> DeliveryId {
+        let id = DeliveryId(self.next_delivery);
+        self.next_delivery += 1;
+        id
+    }
+
+    fn intern(&mut self, topic: &str) -> usize {
+        if let Some(&i) = self.topic_index.get(topic) {
+            return i;
+        }
+        let i = self.topics.len();
+        self.topics.push(Topic {
+            name: ByteStr::from(topic.to_owned()),
+            state: TopicState::Unknown,
+            parts: Vec::new(),
+            pending: VecDeque::new(),
+            sticky: None,
+            rr_next: 0,
+            last_error: None,
+        });
+        self.topic_index.insert(topic.to_owned(), i);
+        self.metadata_wanted = true;
+        i
+    }
+
+    fn fits(&self, b: &Batch, size: usize) -> bool {
+        b.bytes + size <= self.batch_limit && (b.count as usize) < self.config.batch_num_messages
+    }
+
+    /// Chooses the partition; the flag says the choice was sticky.
+    fn place(&mut self, ti: usize, r: &RecordRef<'_>) -> Result<(usize, bool), AppendError> {
+        let n = self.topics[ti].parts.len() as u32;
+        if let Some(p) = r.partition {
+            return match self.topics[ti].parts.get(p as usize) {
+                Some(&pi) => Ok((pi, false)),
+                None => Err(AppendError::UnknownPartition {
+                    partition: p,
+                    partitions: n,
+                }),
+            };
+        }
+        let available = |s: &Self| -> Vec<u32> {
+            s.topics[ti]
+                .parts
+                .iter()
+                .enumerate()
+                .filter(|(_, &pi)| s.parts[pi].leader.is_some())
+                .map(|(i, _)| i as u32)
+                .collect()
+        };
+        let index = match partitioner::choose(self.config.partitioner, r.key, n) {
+            Choice::Fixed(p) => p,
+            Choice::RoundRobin => {
+                let t = &mut self.topics[ti];
+                let p = t.rr_next % n;
+                t.rr_next = t.rr_next.wrapping_add(1);
+                p
+            }
+            Choice::Random => {
+                let avail = available(self);
+                partitioner::random_partition(&mut self.rng, n, &avail, None)
+            }
+            Choice::Sticky => {
+                let current = self.topics[ti].sticky;
+                if let Some((p, gen)) = current {
+                    if let Some(&pi) = self.topics[ti].parts.get(p as usize) {
+                        if let Some(open) = &self.parts[pi].open {
+                            let size = match &open.data {
+                                BatchData::Building(b) => {
+                                    b.record_size(r.timestamp, r.key, r.value, r.headers)
+                                }
+                                BatchData::Sealed(_) => usize::MAX / 2,
+                            };
+                            if open.gen == gen && self.fits(open, size) {
+                                return Ok((pi, true));
+                            }
+                        }
+                    }
+                }
+                // KIP-480: the sticky partition's batch closed (or this record
+                // would close it): switch to another partition.
+                let avail = available(self);
+                let p =
+                    partitioner::random_partition(&mut self.rng, n, &avail, current.map(|c| c.0));
+                let pi = self.topics[ti].parts[p as usize];
+                return Ok((pi, true));
+            }
+        };
+        Ok((self.topics[ti].parts[index as usize], false))
+    }
+
+    fn append_to_part(
+        &mut self,
+        pi: usize,
+        id: DeliveryId,
+        r: &RecordRef<'_>,
+        now: Instant,
+    ) -> Result<(), AppendError> {
+        let close = match &self.parts[pi].open {
+            Some(open) => match &open.data {
+                BatchData::Building(b) => {
+                    let size = b.record_size(r.timestamp, r.key, r.value, r.headers);
+                    !self.fits(open, size)
+                }
+                BatchData::Sealed(_) => true,
+            },
+            None => false,
+        };
+        if close {
+            self.close_open(pi);
+        }
+        if self.parts[pi].open.is_none() {
+            let uid = self.next_uid;
+            self.next_uid += 1;
+            let part = &mut self.parts[pi];
+            part.gen += 1;
+            let mut builder =
+                BatchBuilder::with_capacity(self.batch_limit.min(INITIAL_BATCH_CAPACITY));
+            builder.set_attributes(Default::default());
+            part.open = Some(Batch {
+                uid,
+                data: BatchData::Building(builder),
+                ids: Vec::new(),
+                count: 0,
+                bytes: BATCH_HEADER_LEN,
+                created: now,
+                linger_until: now + self.config.linger,
+                gen: part.gen,
+                identity: None,
+                base_seq: -1,
+                in_flight: None,
+                sends: 0,
+                not_before: None,
+                in_doubt: false,
+                ever_in_doubt: false,
+                last_error: None,
+            });
+            self.buffered += BATCH_HEADER_LEN;
+        }
+        let limit = self.batch_limit;
+        let max_n = self.config.batch_num_messages;
+        let Some(open) = self.parts[pi].open.as_mut() else {
+            return Ok(());
+        };
+        let BatchData::Building(b) = &mut open.data else {
+            return Ok(());
+        };
+        let size = b.record_size(r.timestamp, r.key, r.value, r.headers);
+        if let Err(e) = b.append(r.timestamp, r.key, r.value, r.headers) {
+            if open.count == 0 {
+                // Never leave an empty batch behind.
+                self.parts[pi].open = None;
+                self.buffered -= BATCH_HEADER_LEN;
+            }
+            return Err(e.into());
+        }
+        open.ids.push(id);
+        open.count += 1;
+        open.bytes += size;
+        self.buffered += size;
+        if open.bytes >= limit || open.count as usize >= max_n {
+            self.close_open(pi);
+        }
+        Ok(())
+    }
+
+    fn close_open(&mut self, pi: usize) {
+        let part = &mut self.parts[pi];
+        if let Some(b) = part.open.take() {
+            if b.count > 0 {
+                part.queue.push_back(b);
+            } else {
+                self.buffered -= b.bytes;
+            }
+        }
+    }
+
+    /// Seals the batch at `qi` if it is still being built: the base sequence
+    /// is assigned here, and from now on the bytes never change (except
+    /// through a re-stamp after a new producer id or epoch).
+    fn seal(&mut self, pi: usize, qi: usize) {
+        let idempotent = self.id_state != IdState::Disabled;
+        let (pid, epoch) = (self.producer_id, self.epoch);
+        let part = &mut self.parts[pi];
+        let next_seq = part.next_seq;
+        let Some(b) = part.queue.get_mut(qi) else {
+            return;
+        };
+        if matches!(b.data, BatchData::Sealed(_)) {
+            return;
+        }
+        let data = std::mem::replace(&mut b.data, BatchData::Sealed(Bytes::new()));
+        let BatchData::Building(builder) = data else {
+            return;
+        };
+        let fields = if idempotent {
+            b.identity = Some((pid, epoch));
+            b.base_seq = next_seq;
+            part.next_seq = increment_sequence(next_seq, b.count);
+            ProducerFields {
+                producer_id: pid,
+                producer_epoch: epoch,
+                base_sequence: next_seq,
+            }
+        } else {
+            ProducerFields::NONE
+        };
+        b.data = BatchData::Sealed(builder.seal(fields));
+    }
+
+    // -----------------------------------------------------------------
+    // Housekeeping
+    // -----------------------------------------------------------------
+
+    fn maintain(&mut self, now: Instant) {
+        if self.fatal.is_some() {
+            return;
+        }
+        self.check_request_timeouts(now);
+        if self.fatal.is_some() {
+            return;
+        }
+        self.expire(now);
+        for pi in 0..self.parts.len() {
+            let close = self.parts[pi]
+                .open
+                .as_ref()
+                .is_some_and(|b| self.flushing || b.linger_until <= now);
+            if close {
+                self.close_open(pi);
+            }
+            for b in self.parts[pi].queue.iter_mut() {
+                passed(&mut b.not_before, now);
+            }
+        }
+        passed(&mut self.metadata_hold, now);
+        if passed(&mut self.metadata_refresh_at, now) {
+            self.metadata_wanted = true;
+        }
+        passed(&mut self.id_hold, now);
+        for n in self.nodes.values_mut() {
+            passed(&mut n.retry_at, now);
+        }
+        self.check_drained();
+        self.plan_connections();
+        if self.flushing && self.is_idle() {
+            self.flushing = false;
+        }
+    }
+
+    fn check_request_timeouts(&mut self, now: Instant) {
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.in_flight.front().is_some_and(|f| f.deadline <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for cid in late {
+            self.break_conn_quiet(cid, now);
+        }
+    }
+
+    /// Fails records whose `delivery.timeout.ms` passed (except batches in
+    /// flight, which wait for their response or request timeout).
+    fn expire(&mut self, now: Instant) {
+        let dt = self.config.delivery_timeout;
+        for ti in 0..self.topics.len() {
+            while self.topics[ti]
+                .pending
+                .front()
+                .is_some_and(|r| r.enqueued + dt <= now)
+            {
+                let Some(r) = self.topics[ti].pending.pop_front() else {
+                    break;
+                };
+                let t = &self.topics[ti];
+                let err = match (t.state, t.last_error) {
+                    (TopicState::Missing, Some(e)) => DeliveryError::Broker(e),
+                    (_, last_error) => DeliveryError::TimedOut { last_error },
+                };
+                self.buffered -= r.est;
+                let topic = t.name.clone();
+                self.events.push_back(Event::Delivery(DeliveryReport {
+                    topic,
+                    partition: None,
+                    ids: vec![r.id],
+                    result: BatchResult::NotPersisted(err),
+                }));
+            }
+        }
+        for pi in 0..self.parts.len() {
+            if self.parts[pi]
+                .open
+                .as_ref()
+                .is_some_and(|b| b.created + dt <= now)
+            {
+                if let Some(b) = self.parts[pi].open.take() {
+                    let err = DeliveryError::TimedOut {
+                        last_error: b.last_error,
+                    };
+                    self.finish(pi, b, BatchResult::NotPersisted(err));
+                }
+            }
+            let mut qi = 0;
+            while qi < self.parts[pi].queue.len() {
+                let b = &self.parts[pi].queue[qi];
+                if b.in_flight.is_none() && b.created + dt <= now {
+                    let err = DeliveryError::TimedOut {
+                        last_error: b.last_error,
+                    };
+                    self.remove_failed(pi, qi, err);
+                } else {
+                    qi += 1;
+                }
+            }
+        }
+    }
+
+    fn plan_connections(&mut self) {
+        if self.fatal.is_some() {
+            return;
+        }
+        let control_needed = (self.metadata_wanted && !self.metadata_in_flight)
+            || matches!(self.id_state, IdState::Needed { .. });
+        let any_ready = self.conns.values().any(|c| c.state == ConnState::Ready);
+        let any_pending = self.conns.values().any(|c| c.state != ConnState::Ready);
+        if control_needed && !any_ready && !any_pending {
+            if let Some(node) = self.control_candidate() {
+                self.connect(node);
+            }
+        }
+        let wanted: Vec<i32> = self
+            .nodes
+            .iter()
+            .filter(|(id, n)| {
+                **id >= 0
+                    && n.conn.is_none()
+                    && n.retry_at.is_none()
+                    && n.parts
+                        .iter()
+                        .any(|&pi| self.parts[pi].has_data() && self.parts[pi].leader == Some(**id))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for node in wanted {
+            self.connect(node);
+        }
+    }
+
+    fn control_candidate(&mut self) -> Option<i32> {
+        let free = |want_known: bool| -> Vec<i32> {
+            self.nodes
+                .iter()
+                .filter(|(id, n)| {
+                    (**id >= 0) == want_known && n.conn.is_none() && n.retry_at.is_none()
+                })
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let mut list = free(true);
+        if list.is_empty() {
+            list = free(false);
+        }
+        if list.is_empty() {
+            return None;
+        }
+        let pick = list[self.control_cursor % list.len()];
+        self.control_cursor = self.control_cursor.wrapping_add(1);
+        Some(pick)
+    }
+
+    fn connect(&mut self, node: i32) {
+        let Some(n) = self.nodes.get_mut(&node) else {
+            return;
+        };
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        n.conn = Some(conn);
+        self.connects.push_back(ConnectRequest {
+            conn,
+            host: n.host.clone(),
+            port: n.port,
+        });
+        self.conns.insert(
+            conn,
+            Conn {
+                node,
+                state: ConnState::Connecting,
+                api_version: api_versions::MAX_VERSION,
+                versions: Versions::default(),
+                next_corr: 1,
+                in_flight: VecDeque::new(),
+                produce_in_flight: 0,
+                produce_ok: false,
+            },
+        );
+    }
+
+    fn ready_conn(&self) -> Option<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| c.state == ConnState::Ready)
+            .min_by_key(|(_, c)| c.in_flight.len())
+            .map(|(id, _)| *id)
+    }
+
+    fn break_conn(&mut self, conn: ConnId, now: Instant) {
+        self.break_conn_quiet(conn, now);
+        self.maintain(now);
+    }
+
+    fn break_conn_quiet(&mut self, conn: ConnId, now: Instant) {
+        if self.conns.contains_key(&conn) {
+            self.closes.push_back(conn);
+            self.drop_conn(conn, now);
+        }
+    }
+
+    fn drop_conn(&mut self, conn: ConnId, now: Instant) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        if let Some(n) = self.nodes.get_mut(&c.node) {
+            if n.conn == Some(conn) {
+                n.conn = None;
+            }
+            n.failures += 1;
+            n.retry_at = Some(
+                now + backoff(
+                    self.config.reconnect_backoff,
+                    self.config.reconnect_backoff_max,
+                    n.failures,
+                ),
+            );
+        }
+        let mut had_produce = false;
+        for f in c.in_flight {
+            match f.kind {
+                Kind::ApiVersions { .. } => {}
+                Kind::Metadata { .. } => {
+                    self.metadata_in_flight = false;
+                    self.metadata_wanted = true;
+                    self.metadata_hold = None;
+                }
+                Kind::InitProducerId { bump, .. } => {
+                    if matches!(self.id_state, IdState::Requesting { .. }) {
+                        self.id_state = IdState::Needed { bump };
+                    }
+                }
+                Kind::Produce { batches, .. } => {
+                    had_produce = true;
+                    for (pi, uid) in batches {
+                        let Some(qi) = self.find_in_flight(pi, uid, conn) else {
+                            continue;
+                        };
+                        self.land(pi, qi);
+                        let (base, max) =
+                            (self.config.retry_backoff, self.config.retry_backoff_max);
+                        let b = &mut self.parts[pi].queue[qi];
+                        b.in_doubt = true;
+                        b.ever_in_doubt = true;
+                        b.last_error = Some(ErrorCode::NetworkException);
+                        b.not_before = Some(now + backoff(base, max, b.sends));
+                    }
+                }
+            }
+        }
+        if had_produce || c.node >= 0 {
+            // The leader may have moved.
+            self.metadata_wanted = true;
+        }
+    }
+
+    fn find_in_flight(&self, pi: usize, uid: u64, conn: ConnId) -> Option<usize> {
+        self.parts
+            .get(pi)?
+            .queue
+            .iter()
+            .position(|b| b.uid == uid && b.in_flight == Some(conn))
+    }
+
+    /// Marks the batch at `qi` as no longer in flight.
+    fn land(&mut self, pi: usize, qi: usize) {
+        let part = &mut self.parts[pi];
+        let b = &mut part.queue[qi];
+        if let Some(conn) = b.in_flight.take() {
+            self.in_flight_bytes -= b.bytes;
+            part.inflight -= 1;
+            if part.inflight == 0 {
+                part.inflight_conn = None;
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Outcomes
+    // -----------------------------------------------------------------
+
+    fn finish(&mut self, pi: usize, b: Batch, result: BatchResult) {
+        self.buffered -= b.bytes;
+        let part = &self.parts[pi];
+        self.events.push_back(Event::Delivery(DeliveryReport {
+            topic: self.topics[part.topic].name.clone(),
+            partition: Some(part.index),
+            ids: b.ids,
+            result,
+        }));
+    }
+
+    /// Removes a batch that will not be written (or whose fate is unknown),
+    /// and keeps the idempotence state consistent: its sequence numbers
+    /// leave a gap, closed by a rewind when nothing follows it, else by a
+    /// drain and a new epoch.
+    fn remove_failed(&mut self, pi: usize, qi: usize, err: DeliveryError) {
+        let Some(b) = self.parts[pi].queue.remove(qi) else {
+            return;
+        };
+        let current = (self.producer_id, self.epoch);
+        let result = if b.in_doubt {
+            BatchResult::PossiblyPersisted(err)
+        } else {
+            BatchResult::NotPersisted(err)
+        };
+        if self.id_state != IdState::Disabled {
+            if let Some(identity) = b.identity {
+                let part = &mut self.parts[pi];
+                let later = part
+                    .queue
+                    .iter()
+                    .skip(qi)
+                    .any(|x| x.identity == Some(identity));
+                if !b.in_doubt {
+                    // Later batches cannot have been written past the gap.
+                    for x in part.queue.iter_mut().skip(qi) {
+                        if x.identity == Some(identity) {
+                            x.in_doubt = false;
+                        }
+                    }
+                }
+                if b.in_doubt || later {
+                    self.start_reset(true);
+                } else if identity == current {
+                    part.next_seq = b.base_seq;
+                }
+            }
+        }
+        self.finish(pi, b, result);
+    }
+
+    fn succeed(&mut self, pi: usize, qi: usize, base_offset: i64) {
+        let idempotent = self.id_state != IdState::Disabled;
+        let Some(b) = self.parts[pi].queue.remove(qi) else {
+            return;
+        };
+        if idempotent && b.identity.is_some() {
+            let part = &mut self.parts[pi];
+            part.next_ack_seq = increment_sequence(b.base_seq, b.count);
+            // The broker accepted this batch's sequence, so earlier batches
+            // of the same identity left in doubt were written.
+            let mut proven = Vec::new();
+            let mut i = 0;
+            while i < part.queue.len().min(qi) {
+                let x = &part.queue[i];
+                if x.identity == b.identity && x.in_flight.is_none() && x.in_doubt {
+                    if let Some(x) = part.queue.remove(i) {
+                        proven.push(x);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            for x in proven {
+                self.finish(pi, x, BatchResult::Persisted { base_offset: -1 });
+            }
+        }
+        self.finish(pi, b, BatchResult::Persisted { base_offset });
+    }
+
+    fn start_reset(&mut self, bump: bool) {
+        self.id_state = match self.id_state {
+            IdState::Ready => IdState::Draining { bump },
+            IdState::Draining { bump: b } => IdState::Draining { bump: b && bump },
+            IdState::Needed { bump: b } => IdState::Needed { bump: b && bump },
+            other => other,
+        };
+    }
+
+    fn check_drained(&mut self) {
+        let IdState::Draining { bump } = self.id_state else {
+            return;
+        };
+        let in_flight = self.conns.values().any(|c| c.produce_in_flight > 0);
+        let current = Some((self.producer_id, self.epoch));
+        let in_doubt = self
+            .parts
+            .iter()
+            .any(|p| p.queue.iter().any(|b| b.in_doubt && b.identity == current));
+        if !in_flight && !in_doubt {
+            self.id_state = IdState::Needed { bump };
+        }
+    }
+
+    /// A new producer id or epoch: sequences restart at 0 in every
+    /// partition, and sealed batches are re-stamped in order.
+    fn restamp_all(&mut self) {
+        let (pid, epoch) = (self.producer_id, self.epoch);
+        for pi in 0..self.parts.len() {
+            let part = &mut self.parts[pi];
+            part.next_seq = 0;
+            part.next_ack_seq = 0;
+            let mut failed = Vec::new();
+            let mut qi = 0;
+            while qi < part.queue.len() {
+                let b = &mut part.queue[qi];
+                if b.in_doubt {
+                    // Never re-send a batch that may be in the log under a new
+                    // identity: the broker could not deduplicate it.
+                    if let Some(b) = part.queue.remove(qi) {
+                        failed.push(b);
+                    }
+                    continue;
+                }
+                b.ever_in_doubt = false;
+                if let BatchData::Sealed(bytes) = &b.data {
+                    let fields = ProducerFields {
+                        producer_id: pid,
+                        producer_epoch: epoch,
+                        base_sequence: part.next_seq,
+                    };
+                    if let Some(new) = restamp(bytes, fields) {
+                        b.data = BatchData::Sealed(new);
+                        b.identity = Some((pid, epoch));
+                        b.base_seq = part.next_seq;
+                        part.next_seq = increment_sequence(part.next_seq, b.count);
+                    }
+                }
+                qi += 1;
+            }
+            for b in failed {
+                let err = DeliveryError::TimedOut {
+                    last_error: b.last_error,
+                };
+                self.finish(pi, b, BatchResult::PossiblyPersisted(err));
+            }
+        }
+    }
+
+    fn set_fatal(&mut self, err: FatalError) {
+        if self.fatal.is_some() {
+            return;
+        }
+        self.fatal = Some(err.clone());
+        let e = DeliveryError::Fatal(err.clone());
+        for ti in 0..self.topics.len() {
+            let pending: Vec<PendingRecord> = self.topics[ti].pending.drain(..).collect();
+            for r in pending {
+                self.buffered -= r.est;
+                self.events.push_back(Event::Delivery(DeliveryReport {
+                    topic: self.topics[ti].name.clone(),
+                    partition: None,
+                    ids: vec![r.id],
+                    result: BatchResult::NotPersisted(e.clone()),
+                }));
+            }
+        }
+        for pi in 0..self.parts.len() {
+            if let Some(b) = self.parts[pi].open.take() {
+                self.finish(pi, b, BatchResult::NotPersisted(e.clone()));
+            }
+            let queue: Vec<Batch> = self.parts[pi].queue.drain(..).collect();
+            for b in queue {
+                let result = if b.in_flight.is_some() || b.in_doubt {
+                    BatchResult::PossiblyPersisted(e.clone())
+                } else {
+                    BatchResult::NotPersisted(e.clone())
+                };
+                self.finish(pi, b, result);
+            }
+            self.parts[pi].inflight = 0;
+            self.parts[pi].inflight_conn = None;
+        }
+        self.in_flight_bytes = 0;
+        self.events.push_back(Event::Fatal(err));
+    }
+
+    // -----------------------------------------------------------------
+    // Requests
+    // -----------------------------------------------------------------
+
+    fn send<R: Request>(
+        &mut self,
+        cid: ConnId,
+        body: &R,
+        version: i16,
+        kind: Kind,
+        now: Instant,
+        expect_response: bool,
+    ) -> Option<Transmit> {
+        let threshold = VectoredSink::DEFAULT_THRESHOLD;
+        let deadline = now + self.config.request_timeout;
+        let c = self.conns.get_mut(&cid)?;
+        let corr = c.next_corr;
+        c.next_corr = c.next_corr.wrapping_add(1) & i32::MAX;
+        match encode_request_vectored(body, version, corr, Some(&self.client_id), threshold) {
+            Ok(chunks) => {
+                if expect_response {
+                    c.in_flight.push_back(InFlight {
+                        corr,
+                        deadline,
+                        kind,
+                    });
+                }
+                Some(Transmit { conn: cid, chunks })
+            }
+            Err(e) => {
+                self.set_fatal(FatalError::Broker {
+                    code: ErrorCode::InvalidRequest,
+                    context: match e {
+                        kafka_wire::EncodeError::UnsupportedVersion { .. } => "encode: version",
+                        _ => "encode",
+                    },
+                });
+                None
+            }
+        }
+    }
+
+    /// The index of the next batch of partition `pi` that may go to `node`
+    /// on `cid`, if any.
+    fn sendable(&self, pi: usize, node: i32, cid: ConnId) -> Option<usize> {
+        let part = &self.parts[pi];
+        if part.leader != Some(node) {
+            return None;
+        }
+        if part.inflight_conn.is_some_and(|c| c != cid) {
+            // Responses from the old leader first (ordering across sinks).
+            return None;
+        }
+        let qi = part.queue.iter().position(|b| b.in_flight.is_none())?;
+        if part
+            .queue
+            .iter()
+            .skip(qi + 1)
+            .any(|b| b.in_flight.is_some())
+        {
+            // A retry waits for the batches behind it to come back.
+            return None;
+        }
+        let b = &part.queue[qi];
+        if b.not_before.is_some() {
+            return None;
+        }
+        let current = Some((self.producer_id, self.epoch));
+        let ok = match self.id_state {
+            IdState::Disabled | IdState::Ready => true,
+            IdState::Draining { .. } => {
+                b.in_doubt && b.identity == current && matches!(b.data, BatchData::Sealed(_))
+            }
+            IdState::Needed { .. } | IdState::Requesting { .. } => false,
+        };
+        ok.then_some(qi)
+    }
+
+    fn build_produce(&mut self, node: i32, cid: ConnId, now: Instant) -> Option<Transmit> {
+        let acks = self.config.acks;
+        {
+            let c = self.conns.get(&cid)?;
+            let cap = if c.produce_ok {
+                self.config.max_in_flight
+            } else {
+                1
+            };
+            if acks != Acks::None && c.produce_in_flight >= cap {
+                return None;
+            }
+        }
+        let parts = self.nodes.get(&node)?.parts.clone();
+        if parts.is_empty() {
+            return None;
+        }
+        let start = self.nodes.get(&node)?.rr_start % parts.len();
+        let mut chosen: Vec<(usize, usize)> = Vec::new();
+        let mut size = REQUEST_OVERHEAD;
+        for k in 0..parts.len() {
+            let pi = parts[(start + k) % parts.len()];
+            let Some(qi) = self.sendable(pi, node, cid) else {
+                continue;
+            };
+            let blen = self.parts[pi].queue[qi].len() + PER_BATCH_OVERHEAD;
+            if !chosen.is_empty() && size + blen > self.config.message_max_bytes {
+                continue;
+            }
+            if self.id_state == IdState::Ready || self.id_state == IdState::Disabled {
+                self.seal(pi, qi);
+            }
+            if !matches!(self.parts[pi].queue[qi].data, BatchData::Sealed(_)) {
+                continue;
+            }
+            size += blen;
+            chosen.push((pi, qi));
+        }
+        if chosen.is_empty() {
+            return None;
+        }
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.rr_start = (start + 1) % parts.len();
+        }
+        let mut topic_data: Vec<(usize, TopicProduceData)> = Vec::new();
+        let mut batches = Vec::with_capacity(chosen.len());
+        for &(pi, qi) in &chosen {
+            let part = &self.parts[pi];
+            let b = &part.queue[qi];
+            let BatchData::Sealed(bytes) = &b.data else {
+                continue;
+            };
+            let data = PartitionProduceData {
+                index: part.index,
+                records: Some(bytes.clone()),
+                unknown_tagged_fields: Vec::new(),
+            };
+            match topic_data.iter_mut().find(|(t, _)| *t == part.topic) {
+                Some((_, t)) => t.partition_data.push(data),
+                None => topic_data.push((
+                    part.topic,
+                    TopicProduceData {
+                        name: self.topics[part.topic].name.clone(),
+                        partition_data: vec![data],
+                        ..Default::default()
+                    },
+                )),
+            }
+            batches.push((pi, b.uid));
+        }
+        let version = self.conns.get(&cid)?.versions.produce;
+        let body = ProduceRequest {
+            transactional_id: None,
+            acks: acks.wire(),
+            timeout_ms: i32::try_from(self.config.request_timeout.as_millis()).unwrap_or(i32::MAX),
+            topic_data: topic_data.into_iter().map(|(_, t)| t).collect(),
+            unknown_tagged_fields: Vec::new(),
+        };
+        let expect = acks != Acks::None;
+        let t = self.send(
+            cid,
+            &body,
+            version,
+            Kind::Produce {
+                version,
+                batches: batches.clone(),
+            },
+            now,
+            expect,
+        )?;
+        if expect {
+            if let Some(c) = self.conns.get_mut(&cid) {
+                c.produce_in_flight += 1;
+            }
+            for &(pi, qi) in &chosen {
+                let part = &mut self.parts[pi];
+                let b = &mut part.queue[qi];
+                b.in_flight = Some(cid);
+                b.sends += 1;
+                self.in_flight_bytes += b.bytes;
+                part.inflight += 1;
+                part.inflight_conn = Some(cid);
+            }
+        } else {
+            // acks=0: no response will come; written is all we will know.
+            let mut done: Vec<(usize, u64)> = batches;
+            done.sort_by_key(|(pi, _)| *pi);
+            for (pi, uid) in done {
+                if let Some(qi) = self.parts[pi].queue.iter().position(|b| b.uid == uid) {
+                    self.succeed(pi, qi, -1);
+                }
+            }
+        }
+        Some(t)
+    }
+
+    // -----------------------------------------------------------------
+    // Responses
+    // -----------------------------------------------------------------
+
+    fn on_api_versions(&mut self, cid: ConnId, frame: Bytes, version: i16) -> bool {
+        let resp: ApiVersionsResponse =
+            match decode_response::<ApiVersionsRequest>(frame.clone(), version) {
+                Ok((_, r)) => r,
+                // KIP-511: a broker that does not know our version answers v0.
+                Err(_) => match decode_response::<ApiVersionsRequest>(frame, 0) {
+                    Ok((_, r)) => r,
+                    Err(_) => return false,
+                },
+            };
+        let code = ErrorCode::from(resp.error_code);
+        if code == ErrorCode::UnsupportedVersion {
+            let Some((_, their_max)) = resp.range(api_versions::API_KEY) else {
+                return false;
+            };
+            let v = their_max.min(api_versions::MAX_VERSION);
+            if v >= version || v < api_versions::MIN_VERSION {
+                return false;
+            }
+            if let Some(c) = self.conns.get_mut(&cid) {
+                c.api_version = v;
+                c.state = ConnState::Negotiating { sent: false };
+            }
+            return true;
+        }
+        if code.is_error() {
+            return false;
+        }
+        let pick = |key: i16, min: i16, max: i16| -> Option<i16> {
+            let (lo, hi) = resp.range(key)?;
+            let v = hi.min(max);
+            (v >= lo.max(min)).then_some(v)
+        };
+        let produce = pick(produce::API_KEY, produce::MIN_VERSION, PRODUCE_MAX_VERSION);
+        let meta = pick(
+            metadata::API_KEY,
+            metadata::MIN_VERSION,
+            metadata::MAX_VERSION,
+        );
+        let init = pick(
+            init_producer_id::API_KEY,
+            init_producer_id::MIN_VERSION,
+            init_producer_id::MAX_VERSION,
+        );
+        let missing = match (produce, meta) {
+            (None, _) => Some(produce::API_KEY),
+            (_, None) => Some(metadata::API_KEY),
+            _ if self.id_state != IdState::Disabled && init.is_none() => {
+                Some(init_producer_id::API_KEY)
+            }
+            _ => None,
+        };
+        if let Some(api_key) = missing {
+            self.set_fatal(FatalError::NoCommonVersion { api_key });
+            return true;
+        }
+        let node = {
+            let Some(c) = self.conns.get_mut(&cid) else {
+                return true;
+            };
+            c.versions = Versions {
+                produce: produce.unwrap_or(produce::MIN_VERSION),
+                metadata: meta.unwrap_or(0),
+                init_producer_id: init,
+            };
+            c.state = ConnState::Ready;
+            c.node
+        };
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.failures = 0;
+        }
+        true
+    }
+
+    fn on_metadata(&mut self, frame: Bytes, version: i16, now: Instant) -> bool {
+        let resp: MetadataResponse = match decode_response::<MetadataRequest>(frame, version) {
+            Ok((_, r)) => r,
+            Err(_) => return false,
+        };
+        self.metadata_in_flight = false;
+        let code = ErrorCode::from(resp.error_code);
+        if code.is_error() {
+            if code.class() == ErrorClass::Fatal {
+                self.set_fatal(FatalError::Broker {
+                    code,
+                    context: "metadata",
+                });
+            } else {
+                self.metadata_wanted = true;
+            }
+            return true;
+        }
+        for b in &resp.brokers {
+            let Ok(port) = u16::try_from(b.port) else {
+                continue;
+            };
+            if b.node_id < 0 {
+                continue;
+            }
+            let host = b.host.as_str().to_owned();
+            self.nodes
+                .entry(b.node_id)
+                .and_modify(|n| {
+                    n.host.clone_from(&host);
+                    n.port = port;
+                })
+                .or_insert(Node {
+                    host,
+                    port,
+                    conn: None,
+                    failures: 0,
+                    retry_at: None,
+                    parts: Vec::new(),
+                    rr_start: 0,
+                });
+        }
+        let mut retry_soon = false;
+        let mut retry_later = false;
+        let mut ready_topics = Vec::new();
+        for t in &resp.topics {
+            let Some(name) = &t.name else { continue };
+            let Some(&ti) = self.topic_index.get(name.as_str()) else {
+                continue;
+            };
+            let code = ErrorCode::from(t.error_code);
+            match code {
+                ErrorCode::None => {
+                    let n = t.partitions.len();
+                    let mut leaders: Vec<Option<Option<i32>>> = vec![None; n];
+                    for p in &t.partitions {
+                        let Some(slot) = usize::try_from(p.partition_index)
+                            .ok()
+                            .and_then(|i| leaders.get_mut(i))
+                        else {
+                            continue;
+                        };
+                        let leader = (p.leader_id >= 0 && self.nodes.contains_key(&p.leader_id))
+                            .then_some(p.leader_id);
+                        *slot = Some(leader);
+                    }
+                    if n == 0 || leaders.iter().any(Option::is_none) {
+                        // Incomplete (or a topic still being created).
+                        retry_soon = true;
+                        continue;
+                    }
+                    while self.topics[ti].parts.len() < n {
+                        let index = self.topics[ti].parts.len() as i32;
+                        self.parts.push(Part {
+                            topic: ti,
+                            index,
+                            leader: None,
+                            open: None,
+                            queue: VecDeque::new(),
+                            next_seq: 0,
+                            next_ack_seq: 0,
+                            inflight: 0,
+                            inflight_conn: None,
+                            gen: 0,
+                        });
+                        let pi = self.parts.len() - 1;
+                        self.topics[ti].parts.push(pi);
+                    }
+                    for (i, l) in leaders.into_iter().enumerate() {
+                        let leader = l.flatten();
+                        if leader.is_none() {
+                            retry_soon = true;
+                        }
+                        if let Some(&pi) = self.topics[ti].parts.get(i) {
+                            self.parts[pi].leader = leader;
+                        }
+                    }
+                    let topic = &mut self.topics[ti];
+                    topic.last_error = None;
+                    if topic.state != TopicState::Ready {
+                        topic.state = TopicState::Ready;
+                        ready_topics.push(ti);
+                    }
+                }
+                ErrorCode::UnknownTopicOrPartition | ErrorCode::UnknownTopicId => {
+                    let topic = &mut self.topics[ti];
+                    topic.last_error = Some(code);
+                    if topic.parts.is_empty() {
+                        topic.state = TopicState::Missing;
+                    }
+                    retry_later = true;
+                }
+                c if c.class() == ErrorClass::Fatal => {
+                    self.set_fatal(FatalError::Broker {
+                        code: c,
+                        context: "metadata",
+                    });
+                    return true;
+                }
+                c if c.is_retriable() => {
+                    self.topics[ti].last_error = Some(c);
+                    retry_soon = true;
+                }
+                c => {
+                    self.topics[ti].state = TopicState::Failed(c);
+                    self.topics[ti].last_error = Some(c);
+                    let pending: Vec<PendingRecord> = self.topics[ti].pending.drain(..).collect();
+                    for r in pending {
+                        self.buffered -= r.est;
+                        self.events.push_back(Event::Delivery(DeliveryReport {
+                            topic: self.topics[ti].name.clone(),
+                            partition: None,
+                            ids: vec![r.id],
+                            result: BatchResult::NotPersisted(DeliveryError::Broker(c)),
+                        }));
+                    }
+                }
+            }
+        }
+        // Topics asked for but absent from the answer: ask again.
+        if self.topics.iter().any(|t| t.state == TopicState::Unknown) {
+            retry_soon = true;
+        }
+        for n in self.nodes.values_mut() {
+            n.parts.clear();
+        }
+        for (pi, p) in self.parts.iter().enumerate() {
+            if let Some(n) = p.leader.and_then(|l| self.nodes.get_mut(&l)) {
+                n.parts.push(pi);
+            }
+        }
+        for ti in ready_topics {
+            self.drain_pending(ti, now);
+        }
+        self.metadata_refresh_at = Some(now + self.config.metadata_max_age);
+        if retry_soon || retry_later {
+            self.metadata_wanted = true;
+            let wait = if retry_soon {
+                self.config.retry_backoff
+            } else {
+                self.config.retry_backoff_max
+            };
+            self.metadata_hold = Some(now + wait);
+        }
+        let topics_ready = self
+            .topics
+            .iter()
+            .filter(|t| t.state == TopicState::Ready)
+            .count();
+        self.events.push_back(Event::MetadataUpdated {
+            brokers: self.nodes.keys().filter(|id| **id >= 0).count(),
+            topics_ready,
+        });
+        true
+    }
+
+    fn drain_pending(&mut self, ti: usize, now: Instant) {
+        let pending: Vec<PendingRecord> = self.topics[ti].pending.drain(..).collect();
+        for r in pending {
+            self.buffered -= r.est;
+            let headers: Vec<HeaderRef<'_>> = r
+                .headers
+                .iter()
+                .map(|(k, v)| HeaderRef {
+                    key: k,
+                    value: v.as_deref(),
+                })
+                .collect();
+            let name = self.topics[ti].name.clone();
+            let rec = RecordRef {
+                topic: name.as_str(),
+                partition: r.partition,
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                headers: &headers,
+                timestamp: r.timestamp,
+            };
+            let placed = self.place(ti, &rec).and_then(|(pi, sticky)| {
+                self.append_to_part(pi, r.id, &rec, now)
+                    .map(|()| (pi, sticky))
+            });
+            match placed {
+                Ok((pi, sticky)) => {
+                    if sticky {
+                        let gen = self.parts[pi].gen;
+                        let index = self.parts[pi].index as u32;
+                        self.topics[ti].sticky = Some((index, gen));
+                    }
+                }
+                Err(_) => {
+                    self.events.push_back(Event::Delivery(DeliveryReport {
+                        topic: name.clone(),
+                        partition: r.partition,
+                        ids: vec![r.id],
+                        result: BatchResult::NotPersisted(DeliveryError::Broker(
+                            ErrorCode::UnknownTopicOrPartition,
+                        )),
+                    }));
+                }
+            }
+        }
+    }
+
+    fn on_init_producer_id(
+        &mut self,
+        frame: Bytes,
+        version: i16,
+        bump: bool,
+        now: Instant,
+    ) -> bool {
+        let resp = match decode_response::<InitProducerIdRequest>(frame, version) {
+            Ok((_, r)) => r,
+            Err(_) => return false,
+        };
+        if !matches!(self.id_state, IdState::Requesting { .. }) {
+            return true;
+        }
+        let code = ErrorCode::from(resp.error_code);
+        if !code.is_error() && resp.producer_id >= 0 {
+            self.producer_id = resp.producer_id;
+            self.epoch = resp.producer_epoch;
+            self.id_state = IdState::Ready;
+            self.id_failures = 0;
+            self.bump_failures = 0;
+            self.restamp_all();
+            self.events.push_back(Event::ProducerId {
+                producer_id: self.producer_id,
+                epoch: self.epoch,
+            });
+            return true;
+        }
+        if code.class() == ErrorClass::Fatal {
+            self.set_fatal(FatalError::Broker {
+                code,
+                context: "InitProducerId",
+            });
+            return true;
+        }
+        let coordinator_busy = matches!(
+            code,
+            ErrorCode::CoordinatorLoadInProgress
+                | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::NotCoordinator
+                | ErrorCode::ConcurrentTransactions
+        ) || code.is_retriable();
+        let bump_again = if bump {
+            // Some brokers refuse a client-side bump: after a few refusals
+            // (or at once for a non-retriable refusal) take a fresh id.
+            self.bump_failures += 1;
+            coordinator_busy && self.bump_failures < MAX_BUMP_FAILURES
+        } else {
+            false
+        };
+        self.id_failures += 1;
+        self.id_state = IdState::Needed { bump: bump_again };
+        if bump && !bump_again {
+            // Fresh id at once: the bump was refused, not overloaded.
+            self.id_hold = None;
+        } else {
+            self.id_hold = Some(
+                now + backoff(
+                    self.config.retry_backoff,
+                    self.config.retry_backoff_max,
+                    self.id_failures,
+                ),
+            );
+        }
+        true
+    }
+
+    fn on_produce(
+        &mut self,
+        cid: ConnId,
+        frame: Bytes,
+        version: i16,
+        batches: &[(usize, u64)],
+        now: Instant,
+    ) -> bool {
+        let resp: ProduceResponse = match decode_response::<ProduceRequest>(frame, version) {
+            Ok((_, r)) => r,
+            Err(_) => return false,
+        };
+        if let Some(c) = self.conns.get_mut(&cid) {
+            c.produce_in_flight = c.produce_in_flight.saturating_sub(1);
+        }
+        let mut any_ok = false;
+        for &(pi, uid) in batches {
+            let Some(part) = self.parts.get(pi) else {
+                continue;
+            };
+            let name = &self.topics[part.topic].name;
+            let found = resp
+                .responses
+                .iter()
+                .filter(|t| t.name == *name)
+                .flat_map(|t| t.partition_responses.iter())
+                .find(|p| p.index == part.index)
+                .map(|p| (ErrorCode::from(p.error_code), p.base_offset));
+            // A partition missing from the answer is treated as lost.
+            let (code, base_offset) = found.unwrap_or((ErrorCode::NetworkException, -1));
+            if matches!(code, ErrorCode::None | ErrorCode::DuplicateSequenceNumber) {
+                any_ok = true;
+            }
+            self.apply_batch_result(cid, pi, uid, code, base_offset, now);
+            if self.fatal.is_some() {
+                return true;
+            }
+        }
+        if any_ok {
+            if let Some(c) = self.conns.get_mut(&cid) {
+                c.produce_ok = true;
+            }
+        }
+        true
+    }
+
+    fn apply_batch_result(
+        &mut self,
+        cid: ConnId,
+        pi: usize,
+        uid: u64,
+        code: ErrorCode,
+        base_offset: i64,
+        now: Instant,
+    ) {
+        let Some(qi) = self.find_in_flight(pi, uid, cid) else {
+            return;
+        };
+        self.land(pi, qi);
+        let idempotent = self.id_state != IdState::Disabled;
+        let idem_fatal = |s: &Self, code| FatalError::Idempotence {
+            code,
+            topic: s.topics[s.parts[pi].topic].name.as_str().to_owned(),
+            partition: s.parts[pi].index,
+        };
+        match code {
+            ErrorCode::None => self.succeed(pi, qi, base_offset),
+            ErrorCode::DuplicateSequenceNumber if idempotent => self.succeed(pi, qi, -1),
+            ErrorCode::OutOfOrderSequenceNumber if idempotent => {
+                let part = &self.parts[pi];
+                if part.queue[qi].base_seq == part.next_ack_seq {
+                    // Head of line: broker and producer disagree.
+                    let e = idem_fatal(self, code);
+                    self.set_fatal(e);
+                } else {
+                    // An earlier batch failed: this one was not written.
+                    self.parts[pi].queue[qi].in_doubt = false;
+                    self.requeue(pi, qi, code, now);
+                }
+            }
+            ErrorCode::UnknownProducerId | ErrorCode::InvalidProducerEpoch if idempotent => {
+                let part = &self.parts[pi];
+                let safe = part.queue.iter().take(qi).all(|b| !b.in_doubt)
+                    && !part.queue[qi].ever_in_doubt;
+                if safe {
+                    self.parts[pi].queue[qi].in_doubt = false;
+                    self.requeue(pi, qi, code, now);
+                    self.start_reset(code == ErrorCode::UnknownProducerId);
+                } else {
+                    let e = idem_fatal(self, code);
+                    self.set_fatal(e);
+                }
+            }
+            c if c.class() == ErrorClass::Fatal => self.set_fatal(FatalError::Broker {
+                code: c,
+                context: "produce",
+            }),
+            c if c.class() == ErrorClass::Retriable && c != ErrorCode::CorruptMessage => {
+                if !not_written(c) {
+                    let b = &mut self.parts[pi].queue[qi];
+                    b.in_doubt = true;
+                    b.ever_in_doubt = true;
+                }
+                if refresh_metadata(c) {
+                    self.parts[pi].leader = None;
+                    self.metadata_wanted = true;
+                }
+                self.requeue(pi, qi, c, now);
+            }
+            c => self.remove_failed(pi, qi, DeliveryError::Broker(c)),
+        }
+    }
+
+    fn requeue(&mut self, pi: usize, qi: usize, code: ErrorCode, now: Instant) {
+        let (base, max) = (self.config.retry_backoff, self.config.retry_backoff_max);
+        let b = &mut self.parts[pi].queue[qi];
+        b.last_error = Some(code);
+        b.not_before = Some(now + backoff(base, max, b.sends));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_wraps_at_i32_max() {
+        assert_eq!(increment_sequence(0, 5), 5);
+        assert_eq!(increment_sequence(i32::MAX - 5, 5), i32::MAX);
+        assert_eq!(increment_sequence(i32::MAX, 1), 0);
+        assert_eq!(increment_sequence(i32::MAX - 1, 3), 1);
+        assert_eq!(increment_sequence(i32::MAX, i32::MAX), i32::MAX - 1);
+    }
+
+    #[test]
+    fn backoff_doubles_to_cap() {
+        let b = Duration::from_millis(100);
+        let m = Duration::from_millis(1000);
+        assert_eq!(backoff(b, m, 0), b);
+        assert_eq!(backoff(b, m, 1), b);
+        assert_eq!(backoff(b, m, 2), b * 2);
+        assert_eq!(backoff(b, m, 4), b * 8);
+        assert_eq!(backoff(b, m, 5), m);
+        assert_eq!(backoff(b, m, 400), m);
+    }
+
+    fn producer(props: &[(&str, &str)]) -> (Producer, Instant) {
+        let mut all = vec![("bootstrap.servers", "b:9092")];
+        all.extend_from_slice(props);
+        let cfg = ProducerConfig::from_properties(all).unwrap();
+        let now = Instant::now();
+        (Producer::new(cfg, now).unwrap(), now)
+    }
+
+    /// Gives the producer a topic with `n` partitions led by node 0 without
+    /// a broker, for tests of accumulation and sealing.
+    fn with_topic(p: &mut Producer, topic: &str, n: usize) -> usize {
+        let ti = p.intern(topic);
+        p.nodes.insert(
+            0,
+            Node {
+                host: "h".into(),
+                port: 1,
+                conn: None,
+                failures: 0,
+                retry_at: None,
+                parts: Vec::new(),
+                rr_start: 0,
+            },
+        );
+        for i in 0..n {
+            p.parts.push(Part {
+                topic: ti,
+                index: i as i32,
+                leader: Some(0),
+                open: None,
+                queue: VecDeque::new(),
+                next_seq: 0,
+                next_ack_seq: 0,
+                inflight: 0,
+                inflight_conn: None,
+                gen: 0,
+            });
+            let pi = p.parts.len() - 1;
+            p.topics[ti].parts.push(pi);
+        }
+        p.topics[ti].state = TopicState::Ready;
+        ti
+    }
+
+    fn rec<'a>(topic: &'a str, key: Option<&'a [u8]>, value: &'a [u8]) -> RecordRef<'a> {
+        RecordRef {
+            topic,
+            partition: None,
+            key,
+            value: Some(value),
+            headers: &[],
+            timestamp: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn seal_assigns_wrapping_sequences() {
+        let (mut p, now) = producer(&[]);
+        let ti = with_topic(&mut p, "t", 1);
+        p.producer_id = 9;
+        p.epoch = 2;
+        p.id_state = IdState::Ready;
+        let pi = p.topics[ti].parts[0];
+        p.parts[pi].next_seq = i32::MAX - 1;
+        for _ in 0..3 {
+            p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
+        }
+        p.close_open(pi);
+        for _ in 0..2 {
+            p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
+        }
+        p.close_open(pi);
+        p.seal(pi, 0);
+        p.seal(pi, 1);
+        let view = |b: &Batch| match &b.data {
+            BatchData::Sealed(bytes) => {
+                kafka_wire::record::RecordBatch::parse(bytes.clone()).unwrap()
+            }
+            BatchData::Building(_) => panic!("not sealed"),
+        };
+        let first = view(&p.parts[pi].queue[0]);
+        let second = view(&p.parts[pi].queue[1]);
+        first.verify_crc().unwrap();
+        assert_eq!(first.base_sequence(), i32::MAX - 1);
+        assert_eq!(first.producer_id(), 9);
+        assert_eq!(first.producer_epoch(), 2);
+        assert_eq!(second.base_sequence(), 1);
+        assert_eq!(p.parts[pi].next_seq, 3);
+    }
+
+    #[test]
+    fn sticky_partition_switches_when_batch_closes() {
+        let (mut p, now) = producer(&[("batch.num.messages", "3")]);
+        let ti = with_topic(&mut p, "t", 4);
+        let mut partitions = Vec::new();
+        for _ in 0..12 {
+            p.append(rec("t", None, b"v"), now).unwrap();
+            partitions.push(p.topics[ti].sticky.unwrap().0);
+        }
+        // Three records per batch stick together, then the partition changes.
+        for chunk in partitions.chunks(3) {
+            assert!(chunk.iter().all(|x| *x == chunk[0]), "{partitions:?}");
+        }
+        for w in partitions.chunks(3).collect::<Vec<_>>().windows(2) {
+            assert_ne!(w[0][0], w[1][0], "{partitions:?}");
+        }
+    }
+
+    #[test]
+    fn keyed_records_follow_murmur2() {
+        let (mut p, now) = producer(&[]);
+        let ti = with_topic(&mut p, "t", 12);
+        p.append(rec("t", Some(b"foobar"), b"v"), now).unwrap();
+        let want = kafka_wire::murmur2::partition_for_key(b"foobar", 12) as usize;
+        let pi = p.topics[ti].parts[want];
+        assert_eq!(p.parts[pi].open.as_ref().map(|b| b.count), Some(1));
+    }
+
+    #[test]
+    fn buffer_memory_is_a_budget() {
+        let (mut p, now) = producer(&[("buffer.memory", "2000")]);
+        with_topic(&mut p, "t", 1);
+        let v = [0u8; 300];
+        let mut ok = 0;
+        loop {
+            match p.append(rec("t", None, &v), now) {
+                Ok(_) => ok += 1,
+                Err(AppendError::BufferFull) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(ok >= 4, "{ok}");
+        assert!(p.buffered_bytes() <= 2000);
+    }
+
+    #[test]
+    fn oversized_record_and_bad_partition_are_refused() {
+        let (mut p, now) = producer(&[("message.max.bytes", "2048")]);
+        with_topic(&mut p, "t", 2);
+        let big = vec![0u8; 4096];
+        assert!(matches!(
+            p.append(rec("t", None, &big), now),
+            Err(AppendError::RecordTooLarge { .. })
+        ));
+        let mut r = rec("t", None, b"v");
+        r.partition = Some(2);
+        assert!(matches!(
+            p.append(r, now),
+            Err(AppendError::UnknownPartition {
+                partition: 2,
+                partitions: 2
+            })
+        ));
+        r.partition = Some(1);
+        assert!(p.append(r, now).is_ok());
+    }
+}
