@@ -1234,7 +1234,7 @@ impl Producer {
     fn land(&mut self, pi: usize, qi: usize) {
         let part = &mut self.parts[pi];
         let b = &mut part.queue[qi];
-        if let Some(conn) = b.in_flight.take() {
+        if b.in_flight.take().is_some() {
             self.in_flight_bytes -= b.bytes;
             part.inflight -= 1;
             if part.inflight == 0 {
