@@ -345,9 +345,10 @@ impl Producer {
         let batch_limit = config.batch_size.min(max_batch).max(BATCH_HEADER_LEN + 1);
         let mut nodes = BTreeMap::new();
         for (i, b) in config.bootstrap_servers.iter().enumerate() {
-            // Bootstrap brokers get negative ids, as in librdkafka.
+            // Bootstrap brokers get negative ids (as in librdkafka), ascending
+            // in list order so they are tried in turn.
             nodes.insert(
-                -1 - i as i32,
+                i32::MIN + i as i32,
                 Node {
                     host: b.host.clone(),
                     port: b.port,
