@@ -1,0 +1,1261 @@
+//! The router: one request body in, Kafka records and per-event outcomes out.
+//!
+//! # Call order
+//!
+//! ```text
+//! Router::new(&config, seed)            once per worker
+//! loop {
+//!     router.route(body, now, &mut out) one call per request body
+//!     for record in out.records() { producer.append(..) }
+//!     report out.outcomes() to the client once the records settle
+//! }
+//! ```
+//!
+//! # How a body is routed
+//!
+//! 1. **Scan.** The whole body is validated once (UTF-8, then the JSON grammar)
+//!    by [`crate::scan`]. While scanning, the top-level members of each event
+//!    that routing needs (`type`, `event`, `userId`, `context`, ...) are
+//!    recorded as byte ranges. Nothing is allocated per field. A body that
+//!    fails here becomes one dead-letter record, so no event of a broken batch
+//!    is half-sent.
+//! 2. **Validate** each event: a known `type`, its required fields, and an
+//!    identity (`userId` or `anonymousId`).
+//! 3. **Skip** events whose `integrations` disable Kafka (`"Kafka": false`, or
+//!    `"All": false` without `Kafka` enabled). They are counted, not sent.
+//! 4. **Route**: topic by `integrations.Kafka.topic` (or `KAFKA`) > track name
+//!    map > type map > default topic, sanitised to Kafka's character set.
+//!    Key from the configured field paths; explicit or default partition.
+//! 5. **Value.** JSON events keep their original bytes. Enrichment is spliced:
+//!    an existing `receivedAt` (or null `messageId`, or corrected `timestamp`)
+//!    has its value range replaced; a missing field is appended before the
+//!    closing brace, with a leading comma unless the object is empty; batch
+//!    `context` / `integrations` members that the event lacks are inserted
+//!    before the closing brace of the event's own object (event members win),
+//!    or the whole batch object is appended when the event has none. The
+//!    result is a list of chunks: unchanged body ranges and small arena
+//!    pieces. Avro events are assembled the same way, parsed with simd-json
+//!    and encoded by [`crate::avro`].
+//! 6. **Headers**: static, source, mapped fields, message id, event type.
+//! 7. **Size**: value, key and headers over `message.max.bytes` dead-letter.
+//!
+//! Every input event yields exactly one outcome: a record, a dead-letter
+//! record, or a counted skip.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+use crate::avro::AvroSchema;
+use crate::config::{EventType, RouterConfig};
+use crate::error::{ConfigError, DlqReason};
+use crate::ids::WyRand;
+use crate::output::{Outcome, Routed, Slot, Span, Src, ValueFormat};
+use crate::scan::{self, Kind, ScanError, Scanner, Val};
+use crate::{time, topic};
+
+/// Counters since the router was made, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouterStats {
+    /// Input events seen (a body that is not JSON counts as one).
+    pub events: u64,
+    /// Events routed to their topic.
+    pub routed: u64,
+    /// Events dead-lettered.
+    pub dead_lettered: u64,
+    /// Events skipped because their `integrations` disable Kafka.
+    pub skipped: u64,
+}
+
+/// Routes tracking events to Kafka records. One per worker; not shared.
+pub struct Router {
+    strings: Arc<[u8]>,
+    default_topic: TopicRef,
+    dlq_topic: Span,
+    multi_topic: bool,
+    type_topics: [Option<TopicRef>; 6],
+    track_topics: HashMap<Box<[u8]>, TopicRef>,
+    key_paths: Vec<Path>,
+    partition_path: Option<Path>,
+    default_partition: Option<i32>,
+    static_headers: Vec<(Span, Option<Span>)>,
+    field_headers: Vec<(Span, Path)>,
+    message_id_header: Span,
+    event_type_header: Span,
+    type_names: [Span; 6],
+    reason_codes: [Span; 6],
+    dlq_reason_header: Span,
+    dlq_topic_header: Span,
+    message_max_bytes: usize,
+    clock_skew: bool,
+    schemas: Vec<SchemaEntry>,
+    schema_by_id: HashMap<Box<[u8]>, usize>,
+    default_schema: Option<usize>,
+    type_schemas: [Option<usize>; 6],
+    track_schemas: HashMap<Box<[u8]>, usize>,
+    confluent: bool,
+    rng: WyRand,
+    stats: RouterStats,
+    work: Work,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("default_topic", &self.default_topic())
+            .field("dlq_topic", &self.dlq_topic())
+            .field("multi_topic", &self.multi_topic)
+            .field("schemas", &self.schemas.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+type Path = Vec<Box<[u8]>>;
+
+#[derive(Debug, Clone, Copy)]
+struct TopicRef {
+    topic: Span,
+    original: Option<Span>,
+}
+
+struct SchemaEntry {
+    id: String,
+    schema: AvroSchema,
+    wire_id: Option<u32>,
+}
+
+/// Reused buffers, so routing allocates nothing once they have grown.
+#[derive(Debug, Default)]
+struct Work {
+    elems: Vec<Elem>,
+    name: Vec<u8>,
+    keys: Vec<Val>,
+    batch_context: Vec<(Val, Val)>,
+    batch_integrations: Vec<(Val, Val)>,
+    edits: Vec<Edit>,
+    avro_json: Vec<u8>,
+    text: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Elem {
+    Event(EventView),
+    Other(Val),
+}
+
+/// Replace body bytes `from..to` of an event with arena bytes `ins`.
+#[derive(Debug, Clone, Copy)]
+struct Edit {
+    from: u32,
+    to: u32,
+    ins: Span,
+}
+
+/// Batch-level members merged into each event.
+#[derive(Debug, Clone, Copy, Default)]
+struct BatchCtx {
+    context: Option<Val>,
+    integrations: Option<Val>,
+    sent_at: Option<Val>,
+}
+
+/// The top-level members of one event that routing reads, as byte ranges.
+/// A repeated member keeps its last occurrence.
+#[derive(Debug, Clone, Copy, Default)]
+struct EventView {
+    obj: Val,
+    typ: Option<Val>,
+    event: Option<Val>,
+    user_id: Option<Val>,
+    anonymous_id: Option<Val>,
+    message_id: Option<Val>,
+    group_id: Option<Val>,
+    previous_id: Option<Val>,
+    timestamp: Option<Val>,
+    original_timestamp: Option<Val>,
+    sent_at: Option<Val>,
+    received_at: Option<Val>,
+    context: Option<Val>,
+    integrations: Option<Val>,
+    batch: Option<Val>,
+}
+
+impl EventView {
+    fn field(&self, name: &[u8]) -> Option<Option<Val>> {
+        Some(match name {
+            b"type" => self.typ,
+            b"event" => self.event,
+            b"userId" => self.user_id,
+            b"anonymousId" => self.anonymous_id,
+            b"messageId" => self.message_id,
+            b"groupId" => self.group_id,
+            b"previousId" => self.previous_id,
+            b"timestamp" => self.timestamp,
+            b"originalTimestamp" => self.original_timestamp,
+            b"sentAt" => self.sent_at,
+            b"receivedAt" => self.received_at,
+            b"context" => self.context,
+            b"integrations" => self.integrations,
+            b"batch" => self.batch,
+            _ => return None,
+        })
+    }
+
+    fn record(&mut self, buf: &[u8], key: Val, value: Val, scratch: &mut Vec<u8>) {
+        let name = decoded(buf, key, scratch);
+        let slot = match name {
+            b"type" => &mut self.typ,
+            b"event" => &mut self.event,
+            b"userId" => &mut self.user_id,
+            b"anonymousId" => &mut self.anonymous_id,
+            b"messageId" => &mut self.message_id,
+            b"groupId" => &mut self.group_id,
+            b"previousId" => &mut self.previous_id,
+            b"timestamp" => &mut self.timestamp,
+            b"originalTimestamp" => &mut self.original_timestamp,
+            b"sentAt" => &mut self.sent_at,
+            b"receivedAt" => &mut self.received_at,
+            b"context" => &mut self.context,
+            b"integrations" => &mut self.integrations,
+            b"batch" => &mut self.batch,
+            _ => return,
+        };
+        *slot = Some(value);
+    }
+}
+
+/// What the top level of a body turned out to be.
+enum Shape {
+    NotObject,
+    Object(EventView),
+}
+
+/// The contents of string `v`, unescaped into `scratch` only when needed.
+fn decoded<'b>(buf: &'b [u8], v: Val, scratch: &'b mut Vec<u8>) -> &'b [u8] {
+    if v.escaped() {
+        scratch.clear();
+        scan::unescape_into(v.str_body(buf), scratch);
+        scratch
+    } else {
+        v.str_body(buf)
+    }
+}
+
+/// Drops JSON `null`.
+fn present(v: Option<Val>) -> Option<Val> {
+    v.filter(|v| v.kind != Kind::Null)
+}
+
+/// A usable id: a string or a number.
+fn is_id(v: Option<Val>) -> bool {
+    matches!(present(v), Some(v) if matches!(v.kind, Kind::String | Kind::Number))
+}
+
+/// Member `name` of the merged object: the event's own (if an object) wins,
+/// else the batch's, unless the event has a non-object, non-null value.
+fn merged_member(
+    buf: &[u8],
+    event_obj: Option<Val>,
+    batch_obj: Option<Val>,
+    name: &[u8],
+    scratch: &mut Vec<u8>,
+) -> Option<Val> {
+    match event_obj {
+        Some(v) if v.kind == Kind::Object => {
+            if let Some(m) = scan::member(buf, v, name, scratch) {
+                return Some(m);
+            }
+        }
+        Some(v) if v.kind != Kind::Null => return None,
+        _ => {}
+    }
+    batch_obj.and_then(|b| scan::member(buf, b, name, scratch))
+}
+
+/// `integrations.Kafka` (or `KAFKA`) and `integrations.All` of the merged
+/// integrations object, in one pass over each object.
+fn kafka_integration(
+    buf: &[u8],
+    event_obj: Option<Val>,
+    batch_obj: Option<Val>,
+    scratch: &mut Vec<u8>,
+) -> (Option<Val>, Option<Val>) {
+    let mut scan_one = |obj: Val| {
+        let mut found = [None; 3];
+        if obj.kind == Kind::Object && obj.flag {
+            let _ = Scanner::at(buf, obj.start as usize).object(0, |k, v| {
+                match decoded(buf, k, scratch) {
+                    b"Kafka" => found[0] = present(Some(v)),
+                    b"KAFKA" => found[1] = present(Some(v)),
+                    b"All" => found[2] = Some(v),
+                    _ => {}
+                }
+                Ok(())
+            });
+        }
+        (found[0].or(found[1]), found[2])
+    };
+    let (mut kafka, mut all) = (None, None);
+    match event_obj {
+        Some(v) if v.kind == Kind::Object => (kafka, all) = scan_one(v),
+        Some(v) if v.kind != Kind::Null => return (None, None),
+        _ => {}
+    }
+    if let Some(b) = batch_obj.filter(|_| kafka.is_none() || all.is_none()) {
+        let (bk, ba) = scan_one(b);
+        kafka = kafka.or(bk);
+        all = all.or(ba);
+    }
+    (kafka, all)
+}
+
+fn lookup_path(
+    buf: &[u8],
+    view: &EventView,
+    batch: &BatchCtx,
+    path: &[Box<[u8]>],
+    scratch: &mut Vec<u8>,
+) -> Option<Val> {
+    let (first, mut rest) = path.split_first()?;
+    let mut cur = match view.field(first) {
+        Some(known) => known,
+        None => scan::member(buf, view.obj, first, scratch),
+    };
+    let batch_obj = match &**first {
+        b"context" => batch.context,
+        b"integrations" => batch.integrations,
+        _ => None,
+    };
+    if let (Some(_), Some((second, more))) = (batch_obj, rest.split_first()) {
+        cur = merged_member(buf, cur, batch_obj, second, scratch);
+        rest = more;
+    }
+    for seg in rest {
+        cur = cur.and_then(|c| scan::member(buf, c, seg, scratch));
+    }
+    present(cur)
+}
+
+fn parse_path(path: &str) -> Result<Path, ConfigError> {
+    let segs: Path = path
+        .split('.')
+        .map(|s| s.as_bytes().to_vec().into_boxed_slice())
+        .collect();
+    if segs.iter().any(|s| s.is_empty()) {
+        return Err(ConfigError::InvalidFieldPath(path.to_owned()));
+    }
+    Ok(segs)
+}
+
+/// Interns configuration strings into one buffer shared with every output.
+#[derive(Default)]
+struct Strings(Vec<u8>);
+
+impl Strings {
+    fn add(&mut self, s: &[u8]) -> Result<Span, ConfigError> {
+        let start = self.0.len();
+        self.0.extend_from_slice(s);
+        let end = u32::try_from(self.0.len()).map_err(|_| ConfigError::TooLarge)?;
+        Ok(Span {
+            src: Src::Config,
+            start: start as u32,
+            end,
+        })
+    }
+
+    fn topic(&mut self, what: &str, name: &str) -> Result<TopicRef, ConfigError> {
+        if name.is_empty() {
+            return Err(ConfigError::EmptyTopic(what.to_owned()));
+        }
+        if topic::is_legal(name.as_bytes()) {
+            return Ok(TopicRef {
+                topic: self.add(name.as_bytes())?,
+                original: None,
+            });
+        }
+        let original = Some(self.add(name.as_bytes())?);
+        let topic = self.add(topic::sanitize(name).as_bytes())?;
+        Ok(TopicRef { topic, original })
+    }
+}
+
+impl Router {
+    /// Builds a router. `seed` seeds the generator of missing `messageId`s
+    /// (give each worker its own, e.g. from the OS once at start-up).
+    pub fn new(config: &RouterConfig, seed: u64) -> Result<Router, ConfigError> {
+        if config.default_topic.is_empty() {
+            return Err(ConfigError::EmptyDefaultTopic);
+        }
+        if config.message_max_bytes == 0 {
+            return Err(ConfigError::ZeroMessageMaxBytes);
+        }
+        if let Some(p) = config.default_partition.filter(|p| *p < 0) {
+            return Err(ConfigError::NegativeDefaultPartition(p));
+        }
+        let mut st = Strings::default();
+        let default_topic = st.topic("default_topic", &config.default_topic)?;
+        let dlq_name = match &config.dlq_topic {
+            Some(t) => t.clone(),
+            None => format!("{}-dlq", config.default_topic),
+        };
+        let dlq_topic = st.topic("dlq_topic", &dlq_name)?.topic;
+        let mut type_topics = [None; 6];
+        for (ty, name) in &config.type_topics {
+            type_topics[ty.index()] = Some(st.topic(ty.as_str(), name)?);
+        }
+        let mut track_topics = HashMap::new();
+        for (event, name) in &config.track_topics {
+            let t = st.topic(event, name)?;
+            track_topics.insert(event.as_bytes().into(), t);
+        }
+        let key_paths = config
+            .key_fields
+            .iter()
+            .map(|p| parse_path(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let partition_path = config
+            .partition_field
+            .as_deref()
+            .map(parse_path)
+            .transpose()?;
+        let mut static_headers = Vec::new();
+        for h in &config.static_headers {
+            let k = st.add(h.key.as_bytes())?;
+            let v = match &h.value {
+                Some(v) => Some(st.add(v.as_bytes())?),
+                None => None,
+            };
+            static_headers.push((k, v));
+        }
+        if let Some(source) = &config.source_name {
+            let k = st.add(config.source_header.as_bytes())?;
+            let v = st.add(source.as_bytes())?;
+            static_headers.push((k, Some(v)));
+        }
+        let mut field_headers = Vec::new();
+        for (name, path) in &config.header_fields {
+            field_headers.push((st.add(name.as_bytes())?, parse_path(path)?));
+        }
+        let message_id_header = st.add(config.message_id_header.as_bytes())?;
+        let event_type_header = st.add(config.event_type_header.as_bytes())?;
+        let mut type_names = [message_id_header; 6];
+        for ty in EventType::ALL {
+            type_names[ty.index()] = st.add(ty.as_str().as_bytes())?;
+        }
+        let mut reason_codes = [message_id_header; 6];
+        for (i, code) in DlqReason::CODES.iter().enumerate() {
+            reason_codes[i] = st.add(code.as_bytes())?;
+        }
+        let dlq_reason_header = st.add(config.dlq_reason_header.as_bytes())?;
+        let dlq_topic_header = st.add(config.dlq_topic_header.as_bytes())?;
+
+        let avro = &config.avro;
+        let mut schemas = Vec::new();
+        let mut schema_by_id = HashMap::new();
+        for s in &avro.schemas {
+            if schema_by_id
+                .insert(s.id.as_bytes().into(), schemas.len())
+                .is_some()
+            {
+                return Err(ConfigError::DuplicateSchemaId(s.id.clone()));
+            }
+            let schema =
+                AvroSchema::compile(&s.schema).map_err(|source| ConfigError::InvalidSchema {
+                    id: s.id.clone(),
+                    source,
+                })?;
+            schemas.push(SchemaEntry {
+                id: s.id.clone(),
+                schema,
+                wire_id: s.id.parse::<u32>().ok().filter(|id| *id <= i32::MAX as u32),
+            });
+        }
+        let find = |id: &str| -> Result<usize, ConfigError> {
+            schema_by_id
+                .get(id.as_bytes())
+                .copied()
+                .ok_or_else(|| ConfigError::UnknownSchemaId(id.to_owned()))
+        };
+        let default_schema = avro.default_schema.as_deref().map(find).transpose()?;
+        let mut type_schemas = [None; 6];
+        for (ty, id) in &avro.type_schemas {
+            type_schemas[ty.index()] = Some(find(id)?);
+        }
+        let mut track_schemas = HashMap::new();
+        for (event, id) in &avro.track_schemas {
+            track_schemas.insert(event.as_bytes().into(), find(id)?);
+        }
+
+        Ok(Router {
+            strings: Arc::from(st.0),
+            default_topic,
+            dlq_topic,
+            multi_topic: config.multi_topic,
+            type_topics,
+            track_topics,
+            key_paths,
+            partition_path,
+            default_partition: config.default_partition,
+            static_headers,
+            field_headers,
+            message_id_header,
+            event_type_header,
+            type_names,
+            reason_codes,
+            dlq_reason_header,
+            dlq_topic_header,
+            message_max_bytes: config.message_max_bytes,
+            clock_skew: config.clock_skew_correction,
+            schemas,
+            schema_by_id,
+            default_schema,
+            type_schemas,
+            track_schemas,
+            confluent: avro.confluent_wire_format,
+            rng: WyRand::new(seed),
+            stats: RouterStats::default(),
+            work: Work::default(),
+        })
+    }
+
+    /// Counters since the router was made.
+    pub fn stats(&self) -> RouterStats {
+        self.stats
+    }
+
+    /// The default topic, sanitised.
+    pub fn default_topic(&self) -> &str {
+        self.config_str(self.default_topic.topic)
+    }
+
+    /// The dead-letter topic, sanitised.
+    pub fn dlq_topic(&self) -> &str {
+        self.config_str(self.dlq_topic)
+    }
+
+    fn config_str(&self, span: Span) -> &str {
+        self.strings
+            .get(span.start as usize..span.end as usize)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Routes one request body (a single event, or a `{"batch": [...]}` body)
+    /// into `out`, replacing what it held. `now` is the time the body was
+    /// received: it becomes `receivedAt`. Never panics on any input.
+    pub fn route(&mut self, body: Bytes, now: SystemTime, out: &mut Routed) {
+        out.reset(body.clone(), self.strings.clone());
+        let now_ms = time::unix_millis(now);
+        let received = time::format_millis(now_ms);
+        let buf = &body[..];
+        let default_topic = self.default_topic.topic;
+
+        if u32::try_from(buf.len()).is_err() {
+            let reason = DlqReason::TooLarge {
+                size: buf.len(),
+                max: self.message_max_bytes,
+            };
+            self.stats.events += 1;
+            self.dead_letter(out, 0, buf, reason, default_topic);
+            return;
+        }
+        let view = match self.scan_body(buf) {
+            Ok(Shape::Object(view)) => view,
+            Ok(Shape::NotObject) => {
+                self.stats.events += 1;
+                self.dead_letter(out, 0, buf, DlqReason::NotAnObject, default_topic);
+                return;
+            }
+            Err(e) => {
+                self.stats.events += 1;
+                self.dead_letter(out, 0, buf, DlqReason::InvalidJson(e), default_topic);
+                return;
+            }
+        };
+        let now = Now {
+            ms: now_ms,
+            received,
+        };
+        match view.batch {
+            None => self.process(out, buf, 0, &view, &BatchCtx::default(), &now),
+            Some(b) if b.kind != Kind::Array => {
+                self.stats.events += 1;
+                let reason = DlqReason::BadStructure("`batch` must be an array");
+                self.dead_letter(out, 0, buf, reason, default_topic);
+            }
+            Some(_) => {
+                let batch = self.batch_ctx(buf, &view);
+                let elems = std::mem::take(&mut self.work.elems);
+                for (i, elem) in elems.iter().enumerate() {
+                    let index = i as u32;
+                    match elem {
+                        Elem::Event(ev) => self.process(out, buf, index, ev, &batch, &now),
+                        Elem::Other(v) => {
+                            self.stats.events += 1;
+                            let raw = v.raw(buf);
+                            let reason = DlqReason::NotAnObject;
+                            self.dead_letter(out, index, raw, reason, default_topic);
+                        }
+                    }
+                }
+                self.work.elems = elems;
+            }
+        }
+    }
+
+    /// Validates the whole body and records the members routing needs.
+    fn scan_body(&mut self, buf: &[u8]) -> Result<Shape, ScanError> {
+        if let Err(e) = std::str::from_utf8(buf) {
+            return Err(ScanError {
+                offset: e.valid_up_to(),
+                what: "invalid UTF-8",
+            });
+        }
+        let mut s = Scanner::new(buf);
+        if s.peek() != Some(b'{') {
+            s.value(0)?;
+            s.finish()?;
+            return Ok(Shape::NotObject);
+        }
+        let Work { elems, name, .. } = &mut self.work;
+        elems.clear();
+        let mut top = EventView::default();
+        let obj = s.object_with(0, |s, key| {
+            if scan::key_is(buf, key, b"batch", name) && s.peek() == Some(b'[') {
+                elems.clear();
+                let arr = s.array_with(1, |s| {
+                    if s.peek() == Some(b'{') {
+                        let mut view = EventView::default();
+                        view.obj = s.object(2, |k, v| {
+                            view.record(buf, k, v, name);
+                            Ok(())
+                        })?;
+                        elems.push(Elem::Event(view));
+                    } else {
+                        elems.push(Elem::Other(s.value(2)?));
+                    }
+                    Ok(())
+                })?;
+                top.batch = Some(arr);
+            } else {
+                let v = s.value(1)?;
+                top.record(buf, key, v, name);
+            }
+            Ok(())
+        })?;
+        s.finish()?;
+        top.obj = obj;
+        Ok(Shape::Object(top))
+    }
+
+    fn batch_ctx(&mut self, buf: &[u8], top: &EventView) -> BatchCtx {
+        let usable = |v: Option<Val>| v.filter(|v| v.kind == Kind::Object && v.flag);
+        let ctx = BatchCtx {
+            context: usable(top.context),
+            integrations: usable(top.integrations),
+            sent_at: present(top.sent_at),
+        };
+        for (obj, members) in [
+            (ctx.context, &mut self.work.batch_context),
+            (ctx.integrations, &mut self.work.batch_integrations),
+        ] {
+            members.clear();
+            if let Some(o) = obj {
+                let _ = Scanner::at(buf, o.start as usize).object(0, |k, v| {
+                    members.push((k, v));
+                    Ok(())
+                });
+            }
+        }
+        ctx
+    }
+
+    fn process(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        index: u32,
+        view: &EventView,
+        batch: &BatchCtx,
+        now: &Now,
+    ) {
+        self.stats.events += 1;
+        let marks = (out.arena.len(), out.headers.len(), out.chunks.len());
+        match self.build(out, buf, index, view, batch, now) {
+            Ok(Some(slot)) => {
+                let record = out.slots.len();
+                out.slots.push(slot);
+                out.outcomes.push(Outcome::Routed { record });
+                self.stats.routed += 1;
+            }
+            Ok(None) => {
+                out.outcomes.push(Outcome::Skipped);
+                out.skipped += 1;
+                self.stats.skipped += 1;
+            }
+            Err((reason, intended)) => {
+                out.arena.truncate(marks.0);
+                out.headers.truncate(marks.1);
+                out.chunks.truncate(marks.2);
+                let raw = view.obj.raw(buf);
+                self.dead_letter(out, index, raw, reason, intended);
+            }
+        }
+    }
+
+    /// Builds the record for a scanned event; `Ok(None)` means skipped.
+    fn build(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        index: u32,
+        view: &EventView,
+        batch: &BatchCtx,
+        now: &Now,
+    ) -> Result<Option<Slot>, (DlqReason, Span)> {
+        let default_topic = self.default_topic.topic;
+        let fail = |r: DlqReason| (r, default_topic);
+
+        // Validate.
+        let typ = present(view.typ).ok_or(fail(DlqReason::MissingField("type")))?;
+        if !typ.is_string() {
+            return Err(fail(DlqReason::BadStructure("`type` must be a string")));
+        }
+        let ty = match EventType::from_bytes(decoded(buf, typ, &mut self.work.name)) {
+            Some(ty) => ty,
+            None => {
+                let name = String::from_utf8_lossy(&self.work.name);
+                let name = if typ.escaped() {
+                    name.into_owned()
+                } else {
+                    String::from_utf8_lossy(typ.str_body(buf)).into_owned()
+                };
+                return Err(fail(DlqReason::UnknownType(name)));
+            }
+        };
+        if !is_id(view.user_id) && !is_id(view.anonymous_id) {
+            return Err(fail(DlqReason::MissingField("userId or anonymousId")));
+        }
+        let event_name = match (ty, present(view.event)) {
+            (EventType::Track, None) => return Err(fail(DlqReason::MissingField("event"))),
+            (_, Some(e)) if !e.is_string() => {
+                return Err(fail(DlqReason::BadStructure("`event` must be a string")))
+            }
+            (EventType::Track, Some(e)) if e.str_body(buf).is_empty() => {
+                return Err(fail(DlqReason::MissingField("event")))
+            }
+            (_, e) => e,
+        };
+        match ty {
+            EventType::Group if !is_id(view.group_id) => {
+                return Err(fail(DlqReason::MissingField("groupId")))
+            }
+            EventType::Alias if !is_id(view.user_id) => {
+                return Err(fail(DlqReason::MissingField("userId")))
+            }
+            EventType::Alias if !is_id(view.previous_id) => {
+                return Err(fail(DlqReason::MissingField("previousId")))
+            }
+            _ => {}
+        }
+        if present(view.message_id).is_some_and(|m| !m.is_string()) {
+            return Err(fail(DlqReason::BadStructure(
+                "`messageId` must be a string",
+            )));
+        }
+
+        // Integrations: enabled, topic override, schema id.
+        let Work {
+            name,
+            text,
+            edits,
+            keys,
+            batch_context,
+            batch_integrations,
+            ..
+        } = &mut self.work;
+        let (kafka, all) = kafka_integration(buf, view.integrations, batch.integrations, name);
+        let enabled = match kafka.map(|k| k.kind) {
+            Some(Kind::True | Kind::Object) => true,
+            Some(Kind::False) => false,
+            _ => all.map(|a| a.kind) != Some(Kind::False),
+        };
+        if !enabled {
+            return Ok(None);
+        }
+        let kafka_obj = kafka.filter(|k| k.kind == Kind::Object);
+
+        // Topic.
+        let override_topic = kafka_obj
+            .and_then(|k| scan::member(buf, k, b"topic", name))
+            .filter(|t| t.is_string() && !t.str_body(buf).is_empty());
+        let topic = if let Some(t) = override_topic {
+            event_topic(out, buf, t)
+        } else if self.multi_topic {
+            let by_name = match event_name {
+                Some(e) if ty == EventType::Track && !self.track_topics.is_empty() => {
+                    self.track_topics.get(decoded(buf, e, text)).copied()
+                }
+                _ => None,
+            };
+            by_name
+                .or(self.type_topics[ty.index()])
+                .unwrap_or(self.default_topic)
+        } else {
+            self.default_topic
+        };
+        let fail = |r: DlqReason| (r, topic.topic);
+
+        // Schema.
+        let schema_id = kafka_obj
+            .and_then(|k| scan::member(buf, k, b"schemaId", name))
+            .filter(|v| matches!(v.kind, Kind::String | Kind::Number));
+        let schema = match schema_id {
+            Some(v) => {
+                let id = if v.is_string() {
+                    decoded(buf, v, text)
+                } else {
+                    v.raw(buf)
+                };
+                match self.schema_by_id.get(id) {
+                    Some(i) => Some(*i),
+                    None if id.is_empty() => None,
+                    None => {
+                        let id = String::from_utf8_lossy(id).into_owned();
+                        return Err(fail(DlqReason::UnknownSchema(id)));
+                    }
+                }
+            }
+            None => None,
+        };
+        let schema = schema.or_else(|| {
+            let by_name = match event_name {
+                Some(e) if ty == EventType::Track && !self.track_schemas.is_empty() => {
+                    self.track_schemas.get(decoded(buf, e, text)).copied()
+                }
+                _ => None,
+            };
+            by_name
+                .or(self.type_schemas[ty.index()])
+                .or(self.default_schema)
+        });
+
+        // Key and partition.
+        let mut key = None;
+        for path in &self.key_paths {
+            let Some(v) = lookup_path(buf, view, batch, path, name) else {
+                continue;
+            };
+            key = match v.kind {
+                Kind::String if v.str_body(buf).is_empty() => None,
+                Kind::String => Some(string_span(out, buf, v)),
+                Kind::Number => Some(Span::body(v.start, v.end)),
+                _ => None,
+            };
+            if key.is_some() {
+                break;
+            }
+        }
+        let partition = self
+            .partition_path
+            .as_ref()
+            .and_then(|p| lookup_path(buf, view, batch, p, name))
+            .and_then(|v| {
+                let digits = match v.kind {
+                    Kind::String => v.str_body(buf),
+                    Kind::Number => v.raw(buf),
+                    _ => return None,
+                };
+                std::str::from_utf8(digits).ok()?.parse::<i32>().ok()
+            })
+            .filter(|p| *p >= 0)
+            .or(self.default_partition);
+
+        // Value: splice the enrichment into the original bytes.
+        edits.clear();
+        let arena = &mut out.arena;
+        let quoted = |arena: &mut Vec<u8>, text: &[u8]| -> Span {
+            let at = arena.len();
+            arena.push(b'"');
+            arena.extend_from_slice(text);
+            arena.push(b'"');
+            Span::arena(at, arena.len())
+        };
+        if let Some(v) = view.received_at {
+            let ins = quoted(arena, &now.received);
+            edits.push(Edit {
+                from: v.start,
+                to: v.end,
+                ins,
+            });
+        }
+        let mut message_id = None;
+        match view.message_id {
+            Some(v) if v.is_string() && !v.str_body(buf).is_empty() => {
+                message_id = Some(if v.escaped() {
+                    let at = arena.len();
+                    scan::unescape_into(v.str_body(buf), arena);
+                    Span::arena(at, arena.len())
+                } else {
+                    Span::body(v.start + 1, v.end - 1)
+                });
+            }
+            Some(v) => {
+                let at = arena.len();
+                arena.push(b'"');
+                self.rng.write_uuid_v4(arena);
+                arena.push(b'"');
+                message_id = Some(Span::arena(at + 1, arena.len() - 1));
+                edits.push(Edit {
+                    from: v.start,
+                    to: v.end,
+                    ins: Span::arena(at, arena.len()),
+                });
+            }
+            None => {}
+        }
+        let mut corrected_from = None;
+        let mut add_timestamp = false;
+        if self.clock_skew {
+            match view.timestamp {
+                Some(ts) if ts.is_string() && !ts.escaped() => {
+                    let sent = present(view.sent_at)
+                        .or(batch.sent_at)
+                        .filter(|s| s.is_string())
+                        .and_then(|s| time::parse_rfc3339(s.str_body(buf)));
+                    let client = time::parse_rfc3339(ts.str_body(buf));
+                    if let (Some(sent), Some(client)) = (sent, client) {
+                        let fixed = now.ms.saturating_sub(sent.saturating_sub(client));
+                        let ins = quoted(arena, &time::format_millis(fixed));
+                        edits.push(Edit {
+                            from: ts.start,
+                            to: ts.end,
+                            ins,
+                        });
+                        if view.original_timestamp.is_none() {
+                            corrected_from = Some(ts);
+                        }
+                    }
+                }
+                Some(ts) if ts.kind == Kind::Null => {
+                    let ins = quoted(arena, &now.received);
+                    edits.push(Edit {
+                        from: ts.start,
+                        to: ts.end,
+                        ins,
+                    });
+                }
+                Some(_) => {}
+                None => add_timestamp = true,
+            }
+        }
+        let mut append_context = None;
+        let mut append_integrations = None;
+        for (own, batch_obj, members, append) in [
+            (
+                view.context,
+                batch.context,
+                &*batch_context,
+                &mut append_context,
+            ),
+            (
+                view.integrations,
+                batch.integrations,
+                &*batch_integrations,
+                &mut append_integrations,
+            ),
+        ] {
+            let Some(batch_obj) = batch_obj else { continue };
+            match own {
+                None => *append = Some(batch_obj),
+                Some(v) if v.kind == Kind::Null => {
+                    let at = arena.len();
+                    arena.extend_from_slice(batch_obj.raw(buf));
+                    edits.push(Edit {
+                        from: v.start,
+                        to: v.end,
+                        ins: Span::arena(at, arena.len()),
+                    });
+                }
+                Some(v) if v.kind == Kind::Object => {
+                    keys.clear();
+                    let _ = Scanner::at(buf, v.start as usize).object(0, |k, _| {
+                        keys.push(k);
+                        Ok(())
+                    });
+                    let at = arena.len();
+                    let mut comma = v.flag;
+                    for (bk, bv) in members {
+                        let bname = decoded(buf, *bk, text);
+                        if keys.iter().any(|k| scan::key_is(buf, *k, bname, name)) {
+                            continue;
+                        }
+                        if comma {
+                            arena.push(b',');
+                        }
+                        comma = true;
+                        arena.extend_from_slice(&buf[bk.start as usize..bv.end as usize]);
+                    }
+                    if arena.len() > at {
+                        edits.push(Edit {
+                            from: v.end - 1,
+                            to: v.end - 1,
+                            ins: Span::arena(at, arena.len()),
+                        });
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+
+        // The tail: new members, then the closing brace.
+        let tail_start = arena.len();
+        let mut first = !view.obj.flag;
+        let mut field = |arena: &mut Vec<u8>, name: &[u8]| {
+            if !first {
+                arena.push(b',');
+            }
+            first = false;
+            arena.push(b'"');
+            arena.extend_from_slice(name);
+            arena.extend_from_slice(b"\":");
+        };
+        if view.received_at.is_none() {
+            field(arena, b"receivedAt");
+            quoted(arena, &now.received);
+        }
+        if message_id.is_none() {
+            field(arena, b"messageId");
+            arena.push(b'"');
+            let at = arena.len();
+            self.rng.write_uuid_v4(arena);
+            message_id = Some(Span::arena(at, arena.len()));
+            arena.push(b'"');
+        }
+        if add_timestamp {
+            field(arena, b"timestamp");
+            quoted(arena, &now.received);
+        }
+        if let Some(ts) = corrected_from {
+            field(arena, b"originalTimestamp");
+            arena.extend_from_slice(ts.raw(buf));
+        }
+        if let Some(c) = append_context {
+            field(arena, b"context");
+            arena.extend_from_slice(c.raw(buf));
+        }
+        if let Some(i) = append_integrations {
+            field(arena, b"integrations");
+            arena.extend_from_slice(i.raw(buf));
+        }
+        arena.push(b'}');
+        let tail = Span::arena(tail_start, arena.len());
+
+        edits.sort_unstable_by_key(|e| e.from);
+        let chunk_start = out.chunks.len();
+        let mut cursor = view.obj.start;
+        for e in edits.iter() {
+            if e.from > cursor {
+                out.chunks.push(Span::body(cursor, e.from));
+            }
+            out.chunks.push(e.ins);
+            cursor = e.to;
+        }
+        let close = view.obj.end - 1;
+        if close > cursor {
+            out.chunks.push(Span::body(cursor, close));
+        }
+        out.chunks.push(tail);
+
+        let format = match schema {
+            None => ValueFormat::Json,
+            Some(i) => {
+                self.encode_avro(out, buf, chunk_start, i)
+                    .map_err(|r| (r, topic.topic))?;
+                ValueFormat::Avro
+            }
+        };
+        let value_len: usize = out.chunks[chunk_start..].iter().map(Span::len).sum();
+
+        // Headers.
+        let header_start = out.headers.len();
+        out.headers.extend_from_slice(&self.static_headers);
+        for (hname, path) in &self.field_headers {
+            let Some(v) = lookup_path(buf, view, batch, path, &mut self.work.name) else {
+                continue;
+            };
+            let span = match v.kind {
+                Kind::String => string_span(out, buf, v),
+                _ => Span::body(v.start, v.end),
+            };
+            out.headers.push((*hname, Some(span)));
+        }
+        out.headers.push((self.message_id_header, message_id));
+        out.headers
+            .push((self.event_type_header, Some(self.type_names[ty.index()])));
+
+        let header_len: usize = out.headers[header_start..]
+            .iter()
+            .map(|(k, v)| k.len() + v.map_or(0, |v| v.len()))
+            .sum();
+        let size = value_len + key.map_or(0, |k| k.len()) + header_len;
+        if size > self.message_max_bytes {
+            return Err(fail(DlqReason::TooLarge {
+                size,
+                max: self.message_max_bytes,
+            }));
+        }
+        Ok(Some(Slot {
+            topic: topic.topic,
+            original_topic: topic.original,
+            key,
+            partition,
+            headers: (header_start as u32, out.headers.len() as u32),
+            value: (chunk_start as u32, out.chunks.len() as u32),
+            value_len: value_len as u32,
+            event: index,
+            format,
+        }))
+    }
+
+    /// Replaces the JSON chunks from `chunk_start` with one Avro datum.
+    fn encode_avro(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        chunk_start: usize,
+        schema: usize,
+    ) -> Result<(), DlqReason> {
+        let json = &mut self.work.avro_json;
+        json.clear();
+        for span in &out.chunks[chunk_start..] {
+            let bytes = match span.src {
+                Src::Body => buf.get(span.start as usize..span.end as usize),
+                Src::Arena => out.arena.get(span.start as usize..span.end as usize),
+                Src::Config => self.strings.get(span.start as usize..span.end as usize),
+            };
+            json.extend_from_slice(bytes.unwrap_or_default());
+        }
+        out.chunks.truncate(chunk_start);
+        let Some(entry) = self.schemas.get(schema) else {
+            return Err(DlqReason::UnknownSchema(String::new()));
+        };
+        let avro_error = |message: String| DlqReason::Avro {
+            schema: entry.id.clone(),
+            message,
+        };
+        let value = simd_json::to_borrowed_value(json).map_err(|e| avro_error(e.to_string()))?;
+        let start = out.arena.len();
+        if let (true, Some(id)) = (self.confluent, entry.wire_id) {
+            out.arena.push(0);
+            out.arena.extend_from_slice(&id.to_be_bytes());
+        }
+        entry
+            .schema
+            .encode(&value, &mut out.arena)
+            .map_err(|e| avro_error(e.to_string()))?;
+        out.chunks.push(Span::arena(start, out.arena.len()));
+        Ok(())
+    }
+
+    /// Appends a dead-letter record for `raw` (the event's original text).
+    fn dead_letter(
+        &mut self,
+        out: &mut Routed,
+        index: u32,
+        raw: &[u8],
+        reason: DlqReason,
+        intended: Span,
+    ) {
+        const TRUNCATED: &str = " (event text truncated to fit message.max.bytes)";
+        let header_start = out.headers.len();
+        out.headers.push((
+            self.dlq_reason_header,
+            Some(self.reason_codes[reason.code_index()]),
+        ));
+        out.headers.push((self.dlq_topic_header, Some(intended)));
+        let header_len: usize = out.headers[header_start..]
+            .iter()
+            .map(|(k, v)| k.len() + v.map_or(0, |v| v.len()))
+            .sum();
+
+        let text = &mut self.work.text;
+        text.clear();
+        let message = reason.to_string();
+        scan::write_json_string(format!("{message}{TRUNCATED}").as_bytes(), text);
+        let fixed = br#"{"event":"","error":}"#.len() + text.len() + header_len;
+        let budget = self.message_max_bytes.saturating_sub(fixed);
+
+        let arena = &mut out.arena;
+        let start = arena.len();
+        arena.extend_from_slice(br#"{"event":"#);
+        let cut = scan::write_json_string_limited(raw, arena, budget);
+        arena.extend_from_slice(br#","error":"#);
+        if cut {
+            arena.extend_from_slice(text);
+        } else {
+            scan::write_json_string(message.as_bytes(), arena);
+        }
+        arena.push(b'}');
+        let chunk_start = out.chunks.len();
+        out.chunks.push(Span::arena(start, arena.len()));
+
+        let record = out.slots.len();
+        out.slots.push(Slot {
+            topic: self.dlq_topic,
+            original_topic: None,
+            key: None,
+            partition: None,
+            headers: (header_start as u32, out.headers.len() as u32),
+            value: (chunk_start as u32, out.chunks.len() as u32),
+            value_len: (arena.len() - start) as u32,
+            event: index,
+            format: ValueFormat::DeadLetter,
+        });
+        out.outcomes.push(Outcome::DeadLettered { record, reason });
+        out.dead_lettered += 1;
+        self.stats.dead_lettered += 1;
+    }
+}
+
+/// The receive time, as milliseconds and as text.
+struct Now {
+    ms: i64,
+    received: [u8; time::FORMATTED_LEN],
+}
+
+/// A string's contents: a body range, or decoded into the arena if escaped.
+fn string_span(out: &mut Routed, buf: &[u8], v: Val) -> Span {
+    if v.escaped() {
+        let at = out.arena.len();
+        scan::unescape_into(v.str_body(buf), &mut out.arena);
+        Span::arena(at, out.arena.len())
+    } else {
+        Span::body(v.start + 1, v.end - 1)
+    }
+}
+
+/// The topic named by an event: used as is when legal, else sanitised into
+/// the arena with the original kept.
+fn event_topic(out: &mut Routed, buf: &[u8], t: Val) -> TopicRef {
+    let original = string_span(out, buf, t);
+    let name = out.bytes(original);
+    if topic::is_legal(name) {
+        return TopicRef {
+            topic: original,
+            original: None,
+        };
+    }
+    let at = out.arena.len();
+    let mut sanitized = Vec::new();
+    topic::sanitize_into(name, &mut sanitized);
+    out.arena.extend_from_slice(&sanitized);
+    TopicRef {
+        topic: Span::arena(at, out.arena.len()),
+        original: Some(original),
+    }
+}
