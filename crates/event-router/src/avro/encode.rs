@@ -1,7 +1,5 @@
 //! Walks a plan and a simd-json value together, writing Avro binary.
 
-use std::borrow::Cow;
-
 use simd_json::prelude::*;
 use simd_json::BorrowedValue as Value;
 
@@ -376,17 +374,19 @@ impl Encoder<'_> {
         fixed: Option<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), AvroError> {
-        let text: Cow<'_, str> = match v {
+        let mut number = StackText::default();
+        let text: &str = match v {
             // Per the specification a default is the raw two's-complement bytes.
             Value::String(_) if self.mode == Mode::Default => return self.bytes(v, fixed, out),
-            Value::String(s) => Cow::Borrowed(s),
+            Value::String(s) => s,
             _ if v.is_f64() => match v.as_f64() {
-                Some(f) if f.is_finite() => Cow::Owned(format!("{f}")),
+                // Shortest round-trip digits, in exponent form to stay short.
+                Some(f) if f.is_finite() => number.format(format_args!("{f:e}")),
                 _ => return Err(AvroError::invalid("decimal must be finite")),
             },
             _ => match (v.as_i64(), v.as_u64()) {
-                (Some(i), _) => Cow::Owned(i.to_string()),
-                (None, Some(u)) => Cow::Owned(u.to_string()),
+                (Some(i), _) => number.format(format_args!("{i}")),
+                (None, Some(u)) => number.format(format_args!("{u}")),
                 _ => {
                     return Err(AvroError::mismatch(
                         "decimal (number or numeric string)",
@@ -413,11 +413,19 @@ impl Encoder<'_> {
         })?;
         let len = out.len() - start;
         match fixed {
-            None => {
-                let mut prefix = Vec::with_capacity(10);
-                write_len(&mut prefix, len);
-                out.splice(mark..start, prefix);
-            }
+            None => match u8::try_from(len) {
+                // One varint byte holds lengths up to 63.
+                Ok(short) if short <= 63 => {
+                    if let Some(slot) = out.get_mut(mark) {
+                        *slot = short << 1;
+                    }
+                }
+                _ => {
+                    let mut prefix = Vec::with_capacity(10);
+                    write_len(&mut prefix, len);
+                    out.splice(mark..start, prefix);
+                }
+            },
             Some(size) => {
                 if len > size {
                     return Err(AvroError::invalid(format!(
@@ -598,6 +606,41 @@ fn timestamp_expected(unit: TimeUnit) -> &'static str {
         TimeUnit::Millis => "timestamp in milliseconds or RFC 3339 string",
         TimeUnit::Micros => "timestamp in microseconds or RFC 3339 string",
         TimeUnit::Nanos => "timestamp in nanoseconds or RFC 3339 string",
+    }
+}
+
+/// A small formatting buffer, so numbers become text without allocating.
+struct StackText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        Self {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn format(&mut self, args: std::fmt::Arguments<'_>) -> &str {
+        self.len = 0;
+        if std::fmt::Write::write_fmt(self, args).is_err() {
+            self.len = 0;
+        }
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

@@ -721,7 +721,10 @@ fn example_track_event_matches_the_reference() {
     assert_eq!(first[2].1, Avro::Decimal(Decimal::from(minimal_be(1999))));
     // Compact, as SDKs send it.
     let mut text = example::TRACK_EVENT.as_bytes().to_vec();
-    let len = simd_json::to_borrowed_value(&mut text).unwrap().encode().len();
+    let len = simd_json::to_borrowed_value(&mut text)
+        .unwrap()
+        .encode()
+        .len();
     assert!((500..=800).contains(&len), "example event is {len} bytes");
 }
 

@@ -231,31 +231,55 @@ pub(crate) fn decimal_to_twos_complement(
     // value = digits * 10^-(frac_len - exponent); we want digits * 10^scale.
     let input_scale = i64::try_from(frac_part.len()).map_err(|_| DecimalError::Syntax)? - exponent;
     let scale_i = i64::try_from(scale).map_err(|_| DecimalError::Precision)?;
-    let all = int_part.iter().chain(frac_part).copied();
-    // Skip leading zeros: they count towards neither precision nor value.
-    let significant: Vec<u8> = all.skip_while(|&d| d == b'0').collect();
-    let mut unscaled = significant;
-    if input_scale > scale_i {
+    let all = || int_part.iter().chain(frac_part).copied();
+    // Leading zeros count towards neither precision nor value.
+    let leading = all().take_while(|&d| d == b'0').count();
+    let significant = int_part.len() + frac_part.len() - leading;
+    let (keep, pad) = if input_scale > scale_i {
         let drop = usize::try_from(input_scale - scale_i).map_err(|_| DecimalError::Syntax)?;
-        let keep = unscaled.len().saturating_sub(drop);
-        if unscaled[keep..].iter().any(|&d| d != b'0') {
+        let keep = significant.saturating_sub(drop);
+        if all().skip(leading + keep).any(|d| d != b'0') {
             return Err(DecimalError::Inexact);
         }
-        unscaled.truncate(keep);
+        (keep, 0)
+    } else if significant == 0 {
+        (0, 0)
     } else {
         let pad = usize::try_from(scale_i - input_scale).map_err(|_| DecimalError::Precision)?;
-        if !unscaled.is_empty() {
-            if unscaled.len().saturating_add(pad) > precision {
-                return Err(DecimalError::Precision);
-            }
-            unscaled.resize(unscaled.len() + pad, b'0');
-        }
-    }
-    if unscaled.len() > precision {
+        (significant, pad)
+    };
+    if keep.saturating_add(pad) > precision {
         return Err(DecimalError::Precision);
     }
-    write_twos_complement(negative && !unscaled.is_empty(), &unscaled, out);
+    let kept = || all().skip(leading).take(keep);
+    if keep + pad <= 38 {
+        // Fits i128 (10^38 < 2^127): no allocation.
+        let mut magnitude = kept().fold(0u128, |acc, d| acc * 10 + u128::from(d - b'0'));
+        for _ in 0..pad {
+            magnitude *= 10;
+        }
+        let magnitude = magnitude as i128;
+        write_i128(if negative { -magnitude } else { magnitude }, out);
+    } else {
+        let digits: Vec<u8> = kept().chain(std::iter::repeat_n(b'0', pad)).collect();
+        write_twos_complement(negative && keep > 0, &digits, out);
+    }
     Ok(())
+}
+
+/// Minimal big-endian two's complement of `v`.
+fn write_i128(v: i128, out: &mut Vec<u8>) {
+    let bytes = v.to_be_bytes();
+    let mut start = 0;
+    while start + 1 < bytes.len() {
+        let (b, next) = (bytes[start], bytes[start + 1]);
+        if (b == 0x00 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
 }
 
 /// Writes the ASCII decimal `digits` (no leading zeros; empty means zero),
