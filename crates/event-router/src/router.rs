@@ -277,40 +277,42 @@ fn merged_member(
 }
 
 /// `integrations.Kafka` (or `KAFKA`) and `integrations.All` of the merged
-/// integrations object, in one pass over each object.
+/// integrations object, in one pass over each object. A member of the
+/// event's own object (even `null`) shadows the batch's member of the same
+/// name, and the event's own `Kafka` or `KAFKA` wins over either of the batch's.
 fn kafka_integration(
     buf: &[u8],
     event_obj: Option<Val>,
     batch_obj: Option<Val>,
     scratch: &mut Vec<u8>,
 ) -> (Option<Val>, Option<Val>) {
-    let mut scan_one = |obj: Val| {
+    let mut scan_one = |obj: Option<Val>| {
         let mut found = [None; 3];
-        if obj.kind == Kind::Object && obj.flag {
+        if let Some(obj) = obj.filter(|o| o.kind == Kind::Object && o.flag) {
             let _ = Scanner::at(buf, obj.start as usize).object(0, |k, v| {
                 match decoded(buf, k, scratch) {
-                    b"Kafka" => found[0] = present(Some(v)),
-                    b"KAFKA" => found[1] = present(Some(v)),
+                    b"Kafka" => found[0] = Some(v),
+                    b"KAFKA" => found[1] = Some(v),
                     b"All" => found[2] = Some(v),
                     _ => {}
                 }
                 Ok(())
             });
         }
-        (found[0].or(found[1]), found[2])
+        found
     };
-    let (mut kafka, mut all) = (None, None);
-    match event_obj {
-        Some(v) if v.kind == Kind::Object => (kafka, all) = scan_one(v),
-        Some(v) if v.kind != Kind::Null => return (None, None),
-        _ => {}
+    if event_obj.is_some_and(|v| !matches!(v.kind, Kind::Object | Kind::Null)) {
+        return (None, None);
     }
-    if let Some(b) = batch_obj.filter(|_| kafka.is_none() || all.is_none()) {
-        let (bk, ba) = scan_one(b);
-        kafka = kafka.or(bk);
-        all = all.or(ba);
+    let own = scan_one(event_obj);
+    let own_kafka = present(own[0]).or(present(own[1]));
+    if own_kafka.is_some() && own[2].is_some() {
+        return (own_kafka, own[2]);
     }
-    (kafka, all)
+    let batch = scan_one(batch_obj);
+    let merged = |i: usize| own[i].or(batch[i]);
+    let kafka = own_kafka.or(present(merged(0))).or(present(merged(1)));
+    (kafka, merged(2))
 }
 
 fn lookup_path(
