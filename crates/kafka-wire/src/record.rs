@@ -350,16 +350,45 @@ impl BatchBuilder {
         }
         let buf = &mut self.buf;
         buf.reserve(body + 5);
-        // Fixed-size prefix: length, attributes, timestamp delta, offset delta.
-        let mut head = [0u8; 5 + 1 + 10 + 5];
+        // The prefix (length, attributes, timestamp delta, offset delta), a
+        // short key and the value's length go through one stack buffer, so
+        // the common record is three copies into the batch: prefix, value,
+        // header count.
+        const SMALL_KEY: usize = 64;
+        let mut head = [0u8; 5 + 1 + 10 + 5 + 5 + SMALL_KEY + 5];
         let mut n = write_uvarint(&mut head, zigzag_encode32(body as i32));
         head[n] = 0;
         n += 1;
         n += write_uvarlong(&mut head[n..], zigzag_encode64(timestamp_delta));
         n += write_uvarint(&mut head[n..], zigzag_encode32(offset_delta));
-        buf.put_slice(&head[..n]);
-        put_field(buf, key);
-        put_field(buf, value);
+        match key {
+            Some(k) if k.len() <= SMALL_KEY => {
+                n += write_uvarint(&mut head[n..], zigzag_encode32(k.len() as i32));
+                head[n..n + k.len()].copy_from_slice(k);
+                n += k.len();
+            }
+            None => {
+                head[n] = 0x01;
+                n += 1;
+            }
+            Some(k) => {
+                buf.put_slice(&head[..n]);
+                n = 0;
+                put_field(buf, Some(k));
+            }
+        }
+        match value {
+            Some(v) => {
+                n += write_uvarint(&mut head[n..], zigzag_encode32(v.len() as i32));
+                buf.put_slice(&head[..n]);
+                buf.put_slice(v);
+            }
+            None => {
+                head[n] = 0x01;
+                n += 1;
+                buf.put_slice(&head[..n]);
+            }
+        }
         put_varint_buf(buf, headers.len() as i32);
         for h in headers {
             put_varint_buf(buf, h.key.len() as i32);
