@@ -43,6 +43,7 @@
 //! record, or a counted skip.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -77,7 +78,7 @@ pub struct Router {
     dlq_topic: Span,
     multi_topic: bool,
     type_topics: [Option<TopicRef>; 6],
-    track_topics: HashMap<Box<[u8]>, TopicRef>,
+    track_topics: FastMap<TopicRef>,
     key_paths: Vec<Path>,
     partition_path: Option<Path>,
     default_partition: Option<i32>,
@@ -92,10 +93,10 @@ pub struct Router {
     message_max_bytes: usize,
     clock_skew: bool,
     schemas: Vec<SchemaEntry>,
-    schema_by_id: HashMap<Box<[u8]>, usize>,
+    schema_by_id: FastMap<usize>,
     default_schema: Option<usize>,
     type_schemas: [Option<usize>; 6],
-    track_schemas: HashMap<Box<[u8]>, usize>,
+    track_schemas: FastMap<usize>,
     confluent: bool,
     rng: WyRand,
     stats: RouterStats,
@@ -115,6 +116,29 @@ impl std::fmt::Debug for Router {
 }
 
 type Path = Vec<Box<[u8]>>;
+
+/// Maps keyed by configuration strings. Events only look keys up, so they
+/// cannot flood the table; a fast multiplicative hash is enough.
+type FastMap<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<FxHasher>>;
+
+/// The rustc "Fx" hash: rotate, xor, multiply, eight bytes at a time.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct TopicRef {
@@ -409,7 +433,7 @@ impl Router {
         for (ty, name) in &config.type_topics {
             type_topics[ty.index()] = Some(st.topic(ty.as_str(), name)?);
         }
-        let mut track_topics = HashMap::new();
+        let mut track_topics = FastMap::default();
         for (event, name) in &config.track_topics {
             let t = st.topic(event, name)?;
             track_topics.insert(event.as_bytes().into(), t);
@@ -457,7 +481,7 @@ impl Router {
 
         let avro = &config.avro;
         let mut schemas = Vec::new();
-        let mut schema_by_id = HashMap::new();
+        let mut schema_by_id = FastMap::default();
         for s in &avro.schemas {
             if schema_by_id
                 .insert(s.id.as_bytes().into(), schemas.len())
@@ -487,7 +511,7 @@ impl Router {
         for (ty, id) in &avro.type_schemas {
             type_schemas[ty.index()] = Some(find(id)?);
         }
-        let mut track_schemas = HashMap::new();
+        let mut track_schemas = FastMap::default();
         for (event, id) in &avro.track_schemas {
             track_schemas.insert(event.as_bytes().into(), find(id)?);
         }
@@ -619,9 +643,10 @@ impl Router {
         }
         let mut s = Scanner::new(buf);
         if s.peek() != Some(b'{') {
-            s.value(0)?;
-            s.finish()?;
-            return Ok(Shape::NotObject);
+            return match s.value(0).and_then(|_| s.finish()) {
+                Ok(()) => Ok(Shape::NotObject),
+                Err(_) => Err(s.error()),
+            };
         }
         let Work { elems, name, .. } = &mut self.work;
         elems.clear();
@@ -648,8 +673,10 @@ impl Router {
                 top.record(buf, key, v, name);
             }
             Ok(())
-        })?;
-        s.finish()?;
+        });
+        let Ok(obj) = obj.and_then(|obj| s.finish().map(|()| obj)) else {
+            return Err(s.error());
+        };
         top.obj = obj;
         Ok(Shape::Object(top))
     }

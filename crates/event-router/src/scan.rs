@@ -95,11 +95,12 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// travel upwards), so the lowest set bit marks the first special byte.
 #[inline]
 fn special_mask(w: u64) -> u64 {
-    let quote = w ^ (LO * u64::from(b'"'));
-    let backslash = w ^ (LO * u64::from(b'\\'));
-    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-    zero(quote) | zero(backslash) | control
+    // `(x - 0x01..) & !x & 0x80..` flags zero bytes of x; `"`, `\\` and 0x20
+    // have no high bit, so `!x`'s high bits are `!w`'s for all three terms.
+    let quote = (w ^ (LO * u64::from(b'"'))).wrapping_sub(LO);
+    let backslash = (w ^ (LO * u64::from(b'\\'))).wrapping_sub(LO);
+    let control = w.wrapping_sub(LO * 0x20);
+    (quote | backslash | control) & !w & HI
 }
 
 /// A cursor over JSON text. Positions are `u32`; callers keep inputs below 4 GiB.
@@ -107,22 +108,42 @@ fn special_mask(w: u64) -> u64 {
 pub(crate) struct Scanner<'a> {
     buf: &'a [u8],
     pos: usize,
+    error: ScanError,
 }
+
+/// A scan failed; [`Scanner::error`] says why. A zero-sized error keeps the
+/// hot `Result<Val, Stop>` in registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stop;
 
 impl<'a> Scanner<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self::at(buf, 0)
     }
 
     pub fn at(buf: &'a [u8], pos: usize) -> Self {
-        Self { buf, pos }
+        Self {
+            buf,
+            pos,
+            error: ScanError {
+                offset: 0,
+                what: "",
+            },
+        }
     }
 
-    fn err(&self, what: &'static str) -> ScanError {
-        ScanError {
+    #[cold]
+    fn err(&mut self, what: &'static str) -> Stop {
+        self.error = ScanError {
             offset: self.pos,
             what,
-        }
+        };
+        Stop
+    }
+
+    /// Why the last scan failed.
+    pub fn error(&self) -> ScanError {
+        self.error
     }
 
     #[inline]
@@ -153,7 +174,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Expects the end of input after optional whitespace.
-    pub fn finish(&mut self) -> Result<(), ScanError> {
+    pub fn finish(&mut self) -> Result<(), Stop> {
         self.skip_ws();
         if self.pos == self.buf.len() {
             Ok(())
@@ -163,12 +184,14 @@ impl<'a> Scanner<'a> {
     }
 
     /// Scans one value (after optional whitespace), validating all of it.
-    pub fn value(&mut self, depth: u32) -> Result<Val, ScanError> {
-        self.skip_ws();
-        match self.buf.get(self.pos) {
+    ///
+    /// Scalars are scanned inline; containers go through an out-of-line call
+    /// (the only recursion).
+    #[inline(always)]
+    pub fn value(&mut self, depth: u32) -> Result<Val, Stop> {
+        match self.peek_byte() {
             None => Err(self.err("unexpected end of input")),
-            Some(b'{') => self.object(depth, |_, _| Ok(())),
-            Some(b'[') => self.array(depth, |_| Ok(())),
+            Some(b'{' | b'[') => self.container(depth),
             Some(b'"') => self.string(),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(b't') => self.literal(b"true", Kind::True),
@@ -178,11 +201,20 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline(never)]
+    fn container(&mut self, depth: u32) -> Result<Val, Stop> {
+        if self.buf.get(self.pos) == Some(&b'{') {
+            self.object(depth, |_, _| Ok(()))
+        } else {
+            self.array(depth, |_| Ok(()))
+        }
+    }
+
     /// Scans an object at the cursor (after optional whitespace), calling
     /// `member(key, value)` for each member in order.
-    pub fn object<F>(&mut self, depth: u32, mut member: F) -> Result<Val, ScanError>
+    pub fn object<F>(&mut self, depth: u32, mut member: F) -> Result<Val, Stop>
     where
-        F: FnMut(Val, Val) -> Result<(), ScanError>,
+        F: FnMut(Val, Val) -> Result<(), Stop>,
     {
         self.object_with(depth, |s, key| {
             let value = s.value(depth + 1)?;
@@ -193,9 +225,9 @@ impl<'a> Scanner<'a> {
     /// Scans an object at the cursor, calling `member(scanner, key)` with the
     /// cursor after each `:`; `member` must scan exactly one value (at depth
     /// `depth + 1`).
-    pub fn object_with<F>(&mut self, depth: u32, mut member: F) -> Result<Val, ScanError>
+    pub fn object_with<F>(&mut self, depth: u32, mut member: F) -> Result<Val, Stop>
     where
-        F: FnMut(&mut Self, Val) -> Result<(), ScanError>,
+        F: FnMut(&mut Self, Val) -> Result<(), Stop>,
     {
         self.skip_ws();
         let start = self.pos;
@@ -212,20 +244,17 @@ impl<'a> Scanner<'a> {
             self.pos += 1;
         } else {
             loop {
-                self.skip_ws();
-                if self.buf.get(self.pos) != Some(&b'"') {
+                if self.peek_byte() != Some(b'"') {
                     return Err(self.err("expected a string key"));
                 }
                 let key = self.string()?;
-                self.skip_ws();
-                if self.buf.get(self.pos) != Some(&b':') {
+                if self.peek_byte() != Some(b':') {
                     return Err(self.err("expected `:`"));
                 }
                 self.pos += 1;
                 member(self, key)?;
                 any = true;
-                self.skip_ws();
-                match self.buf.get(self.pos) {
+                match self.peek_byte() {
                     Some(b',') => self.pos += 1,
                     Some(b'}') => {
                         self.pos += 1;
@@ -244,9 +273,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// Scans an array at the cursor, calling `element(value)` for each element.
-    pub fn array<F>(&mut self, depth: u32, mut element: F) -> Result<Val, ScanError>
+    pub fn array<F>(&mut self, depth: u32, mut element: F) -> Result<Val, Stop>
     where
-        F: FnMut(Val) -> Result<(), ScanError>,
+        F: FnMut(Val) -> Result<(), Stop>,
     {
         self.array_with(depth, |s| {
             let v = s.value(depth + 1)?;
@@ -256,9 +285,9 @@ impl<'a> Scanner<'a> {
 
     /// Scans an array at the cursor, calling `element(scanner)` before each
     /// element; `element` must scan exactly one value (at depth `depth + 1`).
-    pub fn array_with<F>(&mut self, depth: u32, mut element: F) -> Result<Val, ScanError>
+    pub fn array_with<F>(&mut self, depth: u32, mut element: F) -> Result<Val, Stop>
     where
-        F: FnMut(&mut Self) -> Result<(), ScanError>,
+        F: FnMut(&mut Self) -> Result<(), Stop>,
     {
         self.skip_ws();
         let start = self.pos;
@@ -277,8 +306,7 @@ impl<'a> Scanner<'a> {
             loop {
                 element(self)?;
                 any = true;
-                self.skip_ws();
-                match self.buf.get(self.pos) {
+                match self.peek_byte() {
                     Some(b',') => self.pos += 1,
                     Some(b']') => {
                         self.pos += 1;
@@ -298,11 +326,24 @@ impl<'a> Scanner<'a> {
 
     /// The next non-whitespace byte, without consuming it.
     pub fn peek(&mut self) -> Option<u8> {
-        self.skip_ws();
-        self.buf.get(self.pos).copied()
+        self.peek_byte()
     }
 
-    fn string(&mut self) -> Result<Val, ScanError> {
+    /// Skips whitespace and returns the byte at the cursor; one load and one
+    /// compare when there is no whitespace (minified JSON).
+    #[inline(always)]
+    fn peek_byte(&mut self) -> Option<u8> {
+        match self.buf.get(self.pos) {
+            Some(b' ' | b'\n' | b'\r' | b'\t') => {
+                self.skip_ws_slow();
+                self.buf.get(self.pos).copied()
+            }
+            other => other.copied(),
+        }
+    }
+
+    #[inline(always)]
+    fn string(&mut self) -> Result<Val, Stop> {
         let buf = self.buf;
         let start = self.pos;
         let mut pos = start + 1;
@@ -346,7 +387,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// At a backslash: validates one escape, including surrogate pairs.
-    fn escape(&mut self) -> Result<(), ScanError> {
+    fn escape(&mut self) -> Result<(), Stop> {
         match self.buf.get(self.pos + 1) {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
                 self.pos += 2;
@@ -374,17 +415,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn hex4(&self, at: usize) -> Result<u32, ScanError> {
-        let digits = self
-            .buf
-            .get(at..at + 4)
-            .ok_or_else(|| self.err("truncated \\u escape"))?;
-        digits.iter().try_fold(0u32, |acc, &c| {
-            let d = (c as char)
-                .to_digit(16)
-                .ok_or_else(|| self.err("invalid \\u escape"))?;
-            Ok(acc * 16 + d)
-        })
+    fn hex4(&mut self, at: usize) -> Result<u32, Stop> {
+        let Some(digits) = self.buf.get(at..at + 4) else {
+            return Err(self.err("truncated \\u escape"));
+        };
+        let value = digits
+            .iter()
+            .try_fold(0u32, |acc, &c| Some(acc * 16 + (c as char).to_digit(16)?));
+        value.ok_or_else(|| self.err("invalid \\u escape"))
     }
 
     fn digits(&mut self) -> usize {
@@ -395,7 +433,8 @@ impl<'a> Scanner<'a> {
         self.pos - from
     }
 
-    fn number(&mut self) -> Result<Val, ScanError> {
+    #[inline]
+    fn number(&mut self) -> Result<Val, Stop> {
         let start = self.pos;
         if self.buf.get(self.pos) == Some(&b'-') {
             self.pos += 1;
@@ -430,7 +469,7 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    fn literal(&mut self, word: &'static [u8], kind: Kind) -> Result<Val, ScanError> {
+    fn literal(&mut self, word: &'static [u8], kind: Kind) -> Result<Val, Stop> {
         let start = self.pos;
         if self.buf.get(self.pos..self.pos + word.len()) != Some(word) {
             return Err(self.err("invalid literal"));
@@ -454,8 +493,8 @@ pub(crate) fn validate(buf: &[u8]) -> Result<Val, ScanError> {
         });
     }
     let mut s = Scanner::new(buf);
-    let v = s.value(0)?;
-    s.finish()?;
+    let v = s.value(0).map_err(|_| s.error())?;
+    s.finish().map_err(|_| s.error())?;
     Ok(v)
 }
 
@@ -677,6 +716,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn special_mask_marks_the_first_special_byte(bytes in any::<[u8; 8]>()) {
+            let first = bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            let mask = special_mask(u64::from_le_bytes(bytes));
+            prop_assert_eq!(first, (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize));
+        }
+
         #[test]
         fn agrees_with_serde_json(s in "[\\[\\]{}\":,0-9a-z\\\\ .eE+-]{0,40}") {
             let ours = validate(s.as_bytes()).is_ok();
