@@ -1,0 +1,407 @@
+//! The set-up step on real sockets: the TLS handshake and the SASL
+//! exchange, for the epoll driver (tokio streams, `tokio-rustls`) and the
+//! io_uring driver (owned buffers, `rustls::ClientConnection` driven
+//! sans-IO).
+
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use kafka_wire::frame::FrameSplitter;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::sasl::{SaslSession, MAX_SASL_FRAME};
+use super::{tls, Connector, SetupError};
+
+/// A broker connection after the set-up step (epoll driver).
+#[derive(Debug)]
+pub(crate) enum Stream {
+    /// `PLAINTEXT` or `SASL_PLAINTEXT`.
+    Plain(TcpStream),
+    /// `SSL` or `SASL_SSL`.
+    Tls(Box<TlsStream>),
+}
+
+/// A TLS stream that explains TLS failures met after the handshake (for
+/// example a TLS 1.3 server refusing the client certificate, which the
+/// client learns only on its first read).
+#[derive(Debug)]
+pub(crate) struct TlsStream {
+    inner: tokio_rustls::client::TlsStream<TcpStream>,
+    host: String,
+}
+
+impl TlsStream {
+    fn explain(&self, e: io::Error) -> io::Error {
+        explain_io(e, &self.host)
+    }
+}
+
+/// Rewrites an I/O error carrying a rustls error into one that says which
+/// setting to check.
+fn explain_io(e: io::Error, host: &str) -> io::Error {
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(t) => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            tls::describe_handshake_error(t, host),
+        ),
+        None => e,
+    }
+}
+
+impl AsyncRead for TlsStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.explain(e))),
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for TlsStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.explain(e))),
+            other => other,
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.explain(e))),
+            other => other,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Runs the set-up step on a connected TCP stream to `host`: the TLS
+/// handshake when the protocol has TLS, then the SASL exchange when it
+/// has SASL.
+pub(crate) async fn establish(
+    connector: &Connector,
+    tcp: TcpStream,
+    host: &str,
+) -> Result<Stream, SetupError> {
+    let mut stream = match connector.tls_config() {
+        None => Stream::Plain(tcp),
+        Some(config) => {
+            let name = tls::server_name(host).map_err(|e| SetupError::Tls {
+                host: host.to_owned(),
+                reason: e.to_string(),
+            })?;
+            let inner = tokio_rustls::TlsConnector::from(config.clone())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| handshake_error(e, host))?;
+            let (_, conn) = inner.get_ref();
+            tracing::debug!(
+                broker = host,
+                version = ?conn.protocol_version(),
+                suite = ?conn.negotiated_cipher_suite().map(|s| s.suite()),
+                "TLS established"
+            );
+            Stream::Tls(Box::new(TlsStream {
+                inner,
+                host: host.to_owned(),
+            }))
+        }
+    };
+    if let Some(session) = connector.sasl_session(host)? {
+        match &mut stream {
+            Stream::Plain(s) => authenticate(s, session, host).await?,
+            Stream::Tls(s) => authenticate(&mut **s, session, host).await?,
+        }
+    }
+    Ok(stream)
+}
+
+fn handshake_error(e: io::Error, host: &str) -> SetupError {
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(t) => SetupError::Tls {
+            host: host.to_owned(),
+            reason: tls::describe_handshake_error(t, host),
+        },
+        None => SetupError::Io {
+            host: host.to_owned(),
+            step: "TLS handshake",
+            source: e,
+        },
+    }
+}
+
+fn sasl_io(host: &str, source: io::Error) -> SetupError {
+    SetupError::Io {
+        host: host.to_owned(),
+        step: "SASL",
+        source,
+    }
+}
+
+/// Runs `session` over a stream, one request and its response at a time.
+pub(crate) async fn authenticate<S>(
+    stream: &mut S,
+    mut session: SaslSession,
+    host: &str,
+) -> Result<(), SetupError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        while let Some(frame) = session.poll_transmit() {
+            stream
+                .write_all(&frame)
+                .await
+                .map_err(|e| sasl_io(host, e))?;
+        }
+        stream.flush().await.map_err(|e| sasl_io(host, e))?;
+        if session.is_done() {
+            tracing::debug!(broker = host, "SASL authenticated");
+            return Ok(());
+        }
+        let mut size = [0u8; 4];
+        stream
+            .read_exact(&mut size)
+            .await
+            .map_err(|e| sasl_io(host, e))?;
+        let size = sasl_frame_size(size).map_err(|e| sasl_io(host, e))?;
+        let mut body = vec![0u8; size];
+        stream
+            .read_exact(&mut body)
+            .await
+            .map_err(|e| sasl_io(host, e))?;
+        session
+            .handle_frame(Bytes::from(body))
+            .map_err(|source| SetupError::Sasl {
+                host: host.to_owned(),
+                source,
+            })?;
+    }
+}
+
+fn sasl_frame_size(prefix: [u8; 4]) -> io::Result<usize> {
+    let size = i32::from_be_bytes(prefix);
+    match usize::try_from(size) {
+        Ok(s) if s <= MAX_SASL_FRAME => Ok(s),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("SASL response frame of {size} bytes"),
+        )),
+    }
+}
+
+/// TLS for the io_uring driver: a `rustls::ClientConnection` driven
+/// sans-IO. The connection's reader hands it the bytes it receives
+/// ([`UringTls::feed`]); its writer encrypts the request chunks
+/// ([`UringTls::encrypt`]) and sends the result.
+#[derive(Debug)]
+pub(crate) struct UringTls {
+    conn: rustls::ClientConnection,
+    host: String,
+}
+
+impl UringTls {
+    /// Starts a TLS client for `host`; `None` when the protocol has no TLS.
+    pub(crate) fn new(connector: &Connector, host: &str) -> Result<Option<Self>, SetupError> {
+        Ok(connector.tls_connection(host)?.map(|mut conn| {
+            // Requests are encrypted whole, then sent.
+            conn.set_buffer_limit(None);
+            Self {
+                conn,
+                host: host.to_owned(),
+            }
+        }))
+    }
+
+    fn error(&self, e: &rustls::Error) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            tls::describe_handshake_error(e, &self.host),
+        )
+    }
+
+    /// Takes received TLS bytes, appending the plaintext they carry to
+    /// `plain`. Returns whether TLS now has bytes to send (an alert, a key
+    /// update), to be taken with [`Self::take_outgoing`].
+    pub(crate) fn feed(&mut self, mut raw: &[u8], plain: &mut BytesMut) -> io::Result<bool> {
+        while !raw.is_empty() {
+            self.conn.read_tls(&mut raw)?;
+            let state = self
+                .conn
+                .process_new_packets()
+                .map_err(|e| self.error(&e))?;
+            let mut want = state.plaintext_bytes_to_read();
+            while want > 0 {
+                let start = plain.len();
+                plain.resize(start + want, 0);
+                let n = self.conn.reader().read(&mut plain[start..])?;
+                plain.truncate(start + n);
+                if n == 0 {
+                    break;
+                }
+                want -= n;
+            }
+            if state.peer_has_closed() && raw.is_empty() {
+                break;
+            }
+        }
+        Ok(self.conn.wants_write())
+    }
+
+    /// Encrypts `chunks` and returns the TLS records to send.
+    pub(crate) fn encrypt<B: AsRef<[u8]>>(&mut self, chunks: &[B]) -> io::Result<Vec<u8>> {
+        let mut w = self.conn.writer();
+        for c in chunks {
+            w.write_all(c.as_ref())?;
+        }
+        self.take_outgoing()
+    }
+
+    /// The TLS bytes waiting to be sent.
+    pub(crate) fn take_outgoing(&mut self) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut out)?;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) mod uring {
+    //! The set-up step over a `tokio-uring` stream.
+
+    use std::io;
+
+    use bytes::BytesMut;
+    use tokio_uring::net::TcpStream;
+    use zeroize::Zeroize;
+
+    use super::{sasl_io, FrameSplitter, UringTls, MAX_SASL_FRAME};
+    use crate::security::{Connector, SetupError};
+
+    const READ: usize = 16 * 1024;
+
+    async fn send(stream: &TcpStream, data: Vec<u8>) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let (r, mut sent) = stream.write_all(data).await;
+        // SASL frames carry credentials: leave no copy behind.
+        sent.zeroize();
+        r
+    }
+
+    async fn recv(stream: &TcpStream) -> io::Result<Vec<u8>> {
+        let (r, mut buf) = stream.read(vec![0u8; READ]).await;
+        let n = r?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Runs the set-up step on a connected stream to `host`. Returns the
+    /// TLS state for the rest of the connection (when the protocol has
+    /// TLS) and any plaintext already received after the exchange.
+    pub(crate) async fn establish(
+        connector: &Connector,
+        stream: &TcpStream,
+        host: &str,
+    ) -> Result<(Option<UringTls>, BytesMut), SetupError> {
+        let mut tls = UringTls::new(connector, host)?;
+        let mut plain = BytesMut::new();
+        if let Some(t) = tls.as_mut() {
+            let io_err = |source| SetupError::Io {
+                host: host.to_owned(),
+                step: "TLS handshake",
+                source,
+            };
+            loop {
+                let out = t.take_outgoing().map_err(io_err)?;
+                send(stream, out).await.map_err(io_err)?;
+                if !t.conn.is_handshaking() {
+                    break;
+                }
+                let raw = recv(stream).await.map_err(io_err)?;
+                t.feed(&raw, &mut plain).map_err(|e| match e.kind() {
+                    io::ErrorKind::PermissionDenied => SetupError::Tls {
+                        host: host.to_owned(),
+                        reason: e.to_string(),
+                    },
+                    _ => io_err(e),
+                })?;
+            }
+            tracing::debug!(
+                broker = host,
+                version = ?t.conn.protocol_version(),
+                "TLS established"
+            );
+        }
+        let Some(mut session) = connector.sasl_session(host)? else {
+            return Ok((tls, plain));
+        };
+        let splitter = FrameSplitter::new(MAX_SASL_FRAME);
+        loop {
+            while let Some(frame) = session.poll_transmit() {
+                let out = match tls.as_mut() {
+                    Some(t) => t.encrypt(&[&frame[..]]).map_err(|e| sasl_io(host, e))?,
+                    None => frame.to_vec(),
+                };
+                send(stream, out).await.map_err(|e| sasl_io(host, e))?;
+            }
+            if session.is_done() {
+                tracing::debug!(broker = host, "SASL authenticated");
+                return Ok((tls, plain));
+            }
+            let frame = loop {
+                match splitter.split(&mut plain) {
+                    Ok(Some(f)) => break f,
+                    Ok(None) => {}
+                    Err(e) => {
+                        return Err(sasl_io(host, io::Error::new(io::ErrorKind::InvalidData, e)))
+                    }
+                }
+                let raw = recv(stream).await.map_err(|e| sasl_io(host, e))?;
+                match tls.as_mut() {
+                    Some(t) => {
+                        t.feed(&raw, &mut plain).map_err(|e| sasl_io(host, e))?;
+                    }
+                    None => plain.extend_from_slice(&raw),
+                }
+            };
+            session
+                .handle_frame(frame)
+                .map_err(|source| SetupError::Sasl {
+                    host: host.to_owned(),
+                    source,
+                })?;
+        }
+    }
+}
