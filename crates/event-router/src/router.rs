@@ -54,7 +54,7 @@ use crate::config::{EventType, RouterConfig};
 use crate::error::{ConfigError, DlqReason};
 use crate::ids::WyRand;
 use crate::output::{Outcome, Routed, Slot, Span, Src, ValueFormat};
-use crate::scan::{self, Kind, ScanError, Scanner, Val};
+use crate::scan::{self, Kind, ScanError, Scanner, Stop, Val};
 use crate::{time, topic};
 
 /// Counters since the router was made, for metrics.
@@ -78,7 +78,7 @@ pub struct Router {
     dlq_topic: Span,
     multi_topic: bool,
     type_topics: [Option<TopicRef>; 6],
-    track_topics: FastMap<TopicRef>,
+    track_topics: NameMap<TopicRef>,
     key_paths: Vec<Path>,
     partition_path: Option<Path>,
     default_partition: Option<i32>,
@@ -96,7 +96,7 @@ pub struct Router {
     schema_by_id: FastMap<usize>,
     default_schema: Option<usize>,
     type_schemas: [Option<usize>; 6],
-    track_schemas: FastMap<usize>,
+    track_schemas: NameMap<usize>,
     confluent: bool,
     rng: WyRand,
     stats: RouterStats,
@@ -120,6 +120,47 @@ type Path = Vec<Box<[u8]>>;
 /// Maps keyed by configuration strings. Events only look keys up, so they
 /// cannot flood the table; a fast multiplicative hash is enough.
 type FastMap<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<FxHasher>>;
+
+/// Event names to route values. Track maps are usually short, and a linear
+/// scan of a few names beats hashing; larger maps use a hash table.
+#[derive(Debug)]
+struct NameMap<V> {
+    small: Vec<(Box<[u8]>, V)>,
+    large: FastMap<V>,
+}
+
+impl<V: Copy> NameMap<V> {
+    const LINEAR: usize = 8;
+
+    fn new(pairs: Vec<(Box<[u8]>, V)>) -> Self {
+        if pairs.len() <= Self::LINEAR {
+            NameMap {
+                small: pairs,
+                large: FastMap::default(),
+            }
+        } else {
+            NameMap {
+                small: Vec::new(),
+                large: pairs.into_iter().collect(),
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.small.is_empty() && self.large.is_empty()
+    }
+
+    fn get(&self, name: &[u8]) -> Option<V> {
+        if self.large.is_empty() {
+            self.small
+                .iter()
+                .find(|(n, _)| **n == *name)
+                .map(|(_, v)| *v)
+        } else {
+            self.large.get(name).copied()
+        }
+    }
+}
 
 /// The rustc "Fx" hash: rotate, xor, multiply, eight bytes at a time.
 #[derive(Debug, Default, Clone, Copy)]
@@ -184,6 +225,8 @@ struct Edit {
 struct BatchCtx {
     context: Option<Val>,
     integrations: Option<Val>,
+    /// `Kafka`, `KAFKA` and `All` of the batch's `integrations`.
+    kafka: [Option<Val>; 3],
     sent_at: Option<Val>,
 }
 
@@ -205,6 +248,9 @@ struct EventView {
     received_at: Option<Val>,
     context: Option<Val>,
     integrations: Option<Val>,
+    /// `Kafka`, `KAFKA` and `All` of the event's own `integrations`,
+    /// recorded while scanning.
+    kafka: [Option<Val>; 3],
     batch: Option<Val>,
 }
 
@@ -229,8 +275,7 @@ impl EventView {
         })
     }
 
-    fn record(&mut self, buf: &[u8], key: Val, value: Val, scratch: &mut Vec<u8>) {
-        let name = decoded(buf, key, scratch);
+    fn record(&mut self, name: &[u8], value: Val) {
         let slot = match name {
             b"type" => &mut self.typ,
             b"event" => &mut self.event,
@@ -250,6 +295,38 @@ impl EventView {
         };
         *slot = Some(value);
     }
+}
+
+/// Scans the value of member `key` of an event object at depth `depth` and
+/// records it. `integrations` is scanned here member by member, so routing
+/// never has to scan it again.
+fn scan_member(
+    s: &mut Scanner<'_>,
+    depth: u32,
+    key: Val,
+    view: &mut EventView,
+    buf: &[u8],
+    scratch: &mut Vec<u8>,
+) -> Result<(), Stop> {
+    let name = decoded(buf, key, scratch);
+    if name == b"integrations" && s.peek() == Some(b'{') {
+        let mut kafka = [None; 3];
+        let v = s.object(depth, |k, v| {
+            match decoded(buf, k, scratch) {
+                b"Kafka" => kafka[0] = Some(v),
+                b"KAFKA" => kafka[1] = Some(v),
+                b"All" => kafka[2] = Some(v),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        view.integrations = Some(v);
+        view.kafka = kafka;
+    } else {
+        let v = s.value(depth)?;
+        view.record(name, v);
+    }
+    Ok(())
 }
 
 /// What the top level of a body turned out to be.
@@ -301,41 +378,22 @@ fn merged_member(
 }
 
 /// `integrations.Kafka` (or `KAFKA`) and `integrations.All` of the merged
-/// integrations object, in one pass over each object. A member of the
-/// event's own object (even `null`) shadows the batch's member of the same
-/// name, and the event's own `Kafka` or `KAFKA` wins over either of the batch's.
-fn kafka_integration(
-    buf: &[u8],
-    event_obj: Option<Val>,
-    batch_obj: Option<Val>,
-    scratch: &mut Vec<u8>,
-) -> (Option<Val>, Option<Val>) {
-    let mut scan_one = |obj: Option<Val>| {
-        let mut found = [None; 3];
-        if let Some(obj) = obj.filter(|o| o.kind == Kind::Object && o.flag) {
-            let _ = Scanner::at(buf, obj.start as usize).object(0, |k, v| {
-                match decoded(buf, k, scratch) {
-                    b"Kafka" => found[0] = Some(v),
-                    b"KAFKA" => found[1] = Some(v),
-                    b"All" => found[2] = Some(v),
-                    _ => {}
-                }
-                Ok(())
-            });
-        }
-        found
-    };
-    if event_obj.is_some_and(|v| !matches!(v.kind, Kind::Object | Kind::Null)) {
+/// integrations object. A member of the event's own object (even `null`)
+/// shadows the batch's member of the same name, and the event's own `Kafka`
+/// or `KAFKA` wins over either of the batch's.
+fn kafka_integration(view: &EventView, batch: &BatchCtx) -> (Option<Val>, Option<Val>) {
+    if view
+        .integrations
+        .is_some_and(|v| !matches!(v.kind, Kind::Object | Kind::Null))
+    {
         return (None, None);
     }
-    let own = scan_one(event_obj);
-    let own_kafka = present(own[0]).or(present(own[1]));
-    if own_kafka.is_some() && own[2].is_some() {
-        return (own_kafka, own[2]);
-    }
-    let batch = scan_one(batch_obj);
-    let merged = |i: usize| own[i].or(batch[i]);
-    let kafka = own_kafka.or(present(merged(0))).or(present(merged(1)));
+    let own = view.kafka;
+    let merged = |i: usize| own[i].or(batch.kafka[i]);
+    let kafka = present(own[0])
+        .or(present(own[1]))
+        .or(present(merged(0)))
+        .or(present(merged(1)));
     (kafka, merged(2))
 }
 
@@ -433,10 +491,10 @@ impl Router {
         for (ty, name) in &config.type_topics {
             type_topics[ty.index()] = Some(st.topic(ty.as_str(), name)?);
         }
-        let mut track_topics = FastMap::default();
+        let mut track_topics = Vec::new();
         for (event, name) in &config.track_topics {
             let t = st.topic(event, name)?;
-            track_topics.insert(event.as_bytes().into(), t);
+            track_topics.push((event.as_bytes().into(), t));
         }
         let key_paths = config
             .key_fields
@@ -511,9 +569,9 @@ impl Router {
         for (ty, id) in &avro.type_schemas {
             type_schemas[ty.index()] = Some(find(id)?);
         }
-        let mut track_schemas = FastMap::default();
+        let mut track_schemas = Vec::new();
         for (event, id) in &avro.track_schemas {
-            track_schemas.insert(event.as_bytes().into(), find(id)?);
+            track_schemas.push((event.as_bytes().into(), find(id)?));
         }
 
         Ok(Router {
@@ -522,7 +580,7 @@ impl Router {
             dlq_topic,
             multi_topic: config.multi_topic,
             type_topics,
-            track_topics,
+            track_topics: NameMap::new(track_topics),
             key_paths,
             partition_path,
             default_partition: config.default_partition,
@@ -540,7 +598,7 @@ impl Router {
             schema_by_id,
             default_schema,
             type_schemas,
-            track_schemas,
+            track_schemas: NameMap::new(track_schemas),
             confluent: avro.confluent_wire_format,
             rng: WyRand::new(seed),
             stats: RouterStats::default(),
@@ -575,8 +633,7 @@ impl Router {
     /// received: it becomes `receivedAt`. Never panics on any input.
     pub fn route(&mut self, body: Bytes, now: SystemTime, out: &mut Routed) {
         out.reset(body.clone(), self.strings.clone());
-        let now_ms = time::unix_millis(now);
-        let received = time::format_millis(now_ms);
+        let now = Now::new(time::unix_millis(now));
         let buf = &body[..];
         let default_topic = self.default_topic.topic;
 
@@ -601,10 +658,6 @@ impl Router {
                 self.dead_letter(out, 0, buf, DlqReason::InvalidJson(e), default_topic);
                 return;
             }
-        };
-        let now = Now {
-            ms: now_ms,
-            received,
         };
         match view.batch {
             None => self.process(out, buf, 0, &view, &BatchCtx::default(), &now),
@@ -657,10 +710,8 @@ impl Router {
                 let arr = s.array_with(1, |s| {
                     if s.peek() == Some(b'{') {
                         let mut view = EventView::default();
-                        view.obj = s.object(2, |k, v| {
-                            view.record(buf, k, v, name);
-                            Ok(())
-                        })?;
+                        view.obj =
+                            s.object_with(2, |s, k| scan_member(s, 3, k, &mut view, buf, name))?;
                         elems.push(Elem::Event(view));
                     } else {
                         elems.push(Elem::Other(s.value(2)?));
@@ -668,11 +719,10 @@ impl Router {
                     Ok(())
                 })?;
                 top.batch = Some(arr);
+                Ok(())
             } else {
-                let v = s.value(1)?;
-                top.record(buf, key, v, name);
+                scan_member(s, 1, key, &mut top, buf, name)
             }
-            Ok(())
         });
         let Ok(obj) = obj.and_then(|obj| s.finish().map(|()| obj)) else {
             return Err(s.error());
@@ -686,6 +736,7 @@ impl Router {
         let ctx = BatchCtx {
             context: usable(top.context),
             integrations: usable(top.integrations),
+            kafka: top.kafka,
             sent_at: present(top.sent_at),
         };
         for (obj, members) in [
@@ -807,7 +858,7 @@ impl Router {
             batch_integrations,
             ..
         } = &mut self.work;
-        let (kafka, all) = kafka_integration(buf, view.integrations, batch.integrations, name);
+        let (kafka, all) = kafka_integration(view, batch);
         let enabled = match kafka.map(|k| k.kind) {
             Some(Kind::True | Kind::Object) => true,
             Some(Kind::False) => false,
@@ -827,7 +878,7 @@ impl Router {
         } else if self.multi_topic {
             let by_name = match event_name {
                 Some(e) if ty == EventType::Track && !self.track_topics.is_empty() => {
-                    self.track_topics.get(decoded(buf, e, text)).copied()
+                    self.track_topics.get(decoded(buf, e, text))
                 }
                 _ => None,
             };
@@ -864,7 +915,7 @@ impl Router {
         let schema = schema.or_else(|| {
             let by_name = match event_name {
                 Some(e) if ty == EventType::Track && !self.track_schemas.is_empty() => {
-                    self.track_schemas.get(decoded(buf, e, text)).copied()
+                    self.track_schemas.get(decoded(buf, e, text))
                 }
                 _ => None,
             };
@@ -1044,6 +1095,10 @@ impl Router {
         // The tail: new members, then the closing brace.
         let tail_start = arena.len();
         let mut first = !view.obj.flag;
+        if view.received_at.is_none() {
+            arena.extend_from_slice(&now.member[usize::from(first)..]);
+            first = false;
+        }
         let mut field = |arena: &mut Vec<u8>, name: &[u8]| {
             if !first {
                 arena.push(b',');
@@ -1053,10 +1108,6 @@ impl Router {
             arena.extend_from_slice(name);
             arena.extend_from_slice(b"\":");
         };
-        if view.received_at.is_none() {
-            field(arena, b"receivedAt");
-            quoted(arena, &now.received);
-        }
         if message_id.is_none() {
             field(arena, b"messageId");
             arena.push(b'"');
@@ -1255,6 +1306,25 @@ impl Router {
 struct Now {
     ms: i64,
     received: [u8; time::FORMATTED_LEN],
+    /// `,"receivedAt":"<received>"`, appended whole to most events.
+    member: [u8; RECEIVED_MEMBER_LEN],
+}
+
+const RECEIVED_MEMBER_LEN: usize = 16 + time::FORMATTED_LEN;
+
+impl Now {
+    fn new(ms: i64) -> Now {
+        let received = time::format_millis(ms);
+        let mut member = [0u8; RECEIVED_MEMBER_LEN];
+        member[..15].copy_from_slice(b",\"receivedAt\":\"");
+        member[15..15 + time::FORMATTED_LEN].copy_from_slice(&received);
+        member[RECEIVED_MEMBER_LEN - 1] = b'"';
+        Now {
+            ms,
+            received,
+            member,
+        }
+    }
 }
 
 /// A string's contents: a body range, or decoded into the arena if escaped.
