@@ -196,7 +196,8 @@ struct SchemaEntry {
 /// Reused buffers, so routing allocates nothing once they have grown.
 #[derive(Debug, Default)]
 struct Work {
-    elems: Vec<Elem>,
+    /// Elements of `batch`; `obj` of a non-object element is that element.
+    elems: Vec<EventView>,
     name: Vec<u8>,
     keys: Vec<Val>,
     batch_context: Vec<(Val, Val)>,
@@ -204,12 +205,6 @@ struct Work {
     edits: Vec<Edit>,
     avro_json: Vec<u8>,
     text: Vec<u8>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Elem {
-    Event(EventView),
-    Other(Val),
 }
 
 /// Replace body bytes `from..to` of an event with arena bytes `ins`.
@@ -327,12 +322,6 @@ fn scan_member(
         view.record(name, v);
     }
     Ok(())
-}
-
-/// What the top level of a body turned out to be.
-enum Shape {
-    NotObject,
-    Object(EventView),
 }
 
 /// The contents of string `v`, unescaped into `scratch` only when needed.
@@ -647,8 +636,8 @@ impl Router {
             return;
         }
         let view = match self.scan_body(buf) {
-            Ok(Shape::Object(view)) => view,
-            Ok(Shape::NotObject) => {
+            Ok(Some(view)) => view,
+            Ok(None) => {
                 self.stats.events += 1;
                 self.dead_letter(out, 0, buf, DlqReason::NotAnObject, default_topic);
                 return;
@@ -671,14 +660,13 @@ impl Router {
                 let elems = std::mem::take(&mut self.work.elems);
                 for (i, elem) in elems.iter().enumerate() {
                     let index = i as u32;
-                    match elem {
-                        Elem::Event(ev) => self.process(out, buf, index, ev, &batch, &now),
-                        Elem::Other(v) => {
-                            self.stats.events += 1;
-                            let raw = v.raw(buf);
-                            let reason = DlqReason::NotAnObject;
-                            self.dead_letter(out, index, raw, reason, default_topic);
-                        }
+                    if elem.obj.kind == Kind::Object {
+                        self.process(out, buf, index, elem, &batch, &now);
+                    } else {
+                        self.stats.events += 1;
+                        let raw = elem.obj.raw(buf);
+                        let reason = DlqReason::NotAnObject;
+                        self.dead_letter(out, index, raw, reason, default_topic);
                     }
                 }
                 self.work.elems = elems;
@@ -687,7 +675,8 @@ impl Router {
     }
 
     /// Validates the whole body and records the members routing needs.
-    fn scan_body(&mut self, buf: &[u8]) -> Result<Shape, ScanError> {
+    /// `Ok(None)`: valid JSON, but not an object.
+    fn scan_body(&mut self, buf: &[u8]) -> Result<Option<EventView>, ScanError> {
         if let Err(e) = std::str::from_utf8(buf) {
             return Err(ScanError {
                 offset: e.valid_up_to(),
@@ -697,7 +686,7 @@ impl Router {
         let mut s = Scanner::new(buf);
         if s.peek() != Some(b'{') {
             return match s.value(0).and_then(|_| s.finish()) {
-                Ok(()) => Ok(Shape::NotObject),
+                Ok(()) => Ok(None),
                 Err(_) => Err(s.error()),
             };
         }
@@ -712,9 +701,12 @@ impl Router {
                         let mut view = EventView::default();
                         view.obj =
                             s.object_with(2, |s, k| scan_member(s, 3, k, &mut view, buf, name))?;
-                        elems.push(Elem::Event(view));
+                        elems.push(view);
                     } else {
-                        elems.push(Elem::Other(s.value(2)?));
+                        elems.push(EventView {
+                            obj: s.value(2)?,
+                            ..EventView::default()
+                        });
                     }
                     Ok(())
                 })?;
@@ -728,7 +720,7 @@ impl Router {
             return Err(s.error());
         };
         top.obj = obj;
-        Ok(Shape::Object(top))
+        Ok(Some(top))
     }
 
     fn batch_ctx(&mut self, buf: &[u8], top: &EventView) -> BatchCtx {
