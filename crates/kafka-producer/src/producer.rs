@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use kafka_wire::compression::Compressor;
 use kafka_wire::frame::{decode_response, encode_request_vectored};
 use kafka_wire::header::ResponseHeader;
 use kafka_wire::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
@@ -32,6 +33,8 @@ const PER_BATCH_OVERHEAD: usize = 32;
 /// A new batch buffer starts this large (or `batch.size` if smaller) and
 /// grows by doubling.
 const INITIAL_BATCH_CAPACITY: usize = 64 * 1024;
+/// Builder buffers freed by compressed seals, kept to start new batches.
+const MAX_SPARE_BUFFERS: usize = 8;
 /// Failed epoch bumps before a fresh producer id is taken instead.
 const MAX_BUMP_FAILURES: u32 = 2;
 
@@ -136,8 +139,13 @@ struct Batch {
 }
 
 impl Batch {
-    fn len(&self) -> usize {
-        self.bytes
+    /// Bytes on the wire: the sealed batch (compressed or not), or before
+    /// sealing its uncompressed size, which a seal never exceeds.
+    fn wire_len(&self) -> usize {
+        match &self.data {
+            BatchData::Sealed(b) => b.len(),
+            BatchData::Building(_) => self.bytes,
+        }
     }
 }
 
@@ -308,6 +316,10 @@ pub struct Producer {
     /// Largest batch a request can carry (`message.max.bytes` less overhead).
     max_batch: usize,
     rng: Rng,
+    /// Compresses batches as they are sealed (`compression.type`).
+    compressor: Compressor,
+    /// Builder buffers left by compressed seals, reused for new batches.
+    spare_buffers: Vec<BytesMut>,
     topics: Vec<Topic>,
     topic_index: HashMap<String, usize>,
     parts: Vec<Part>,
@@ -360,6 +372,13 @@ impl Producer {
                 },
             );
         }
+        let compressor =
+            Compressor::new(config.compression, config.compression_level).map_err(|e| {
+                crate::ConfigError::InvalidValue {
+                    key: "compression.type".to_owned(),
+                    reason: e.to_string(),
+                }
+            })?;
         let id_state = if config.enable_idempotence {
             IdState::Needed { bump: false }
         } else {
@@ -368,6 +387,8 @@ impl Producer {
         let mut p = Self {
             client_id: ByteStr::from(config.client_id.clone()),
             rng: Rng::new(config.rng_seed),
+            compressor,
+            spare_buffers: Vec::new(),
             config,
             batch_limit,
             max_batch,
@@ -866,8 +887,10 @@ impl Producer {
             self.next_uid += 1;
             let part = &mut self.parts[pi];
             part.gen += 1;
-            let mut builder =
-                BatchBuilder::with_capacity(self.batch_limit.min(INITIAL_BATCH_CAPACITY));
+            let mut builder = match self.spare_buffers.pop() {
+                Some(buf) => BatchBuilder::new(buf),
+                None => BatchBuilder::with_capacity(self.batch_limit.min(INITIAL_BATCH_CAPACITY)),
+            };
             builder.set_attributes(Default::default());
             part.open = Some(Batch {
                 uid,
@@ -957,7 +980,12 @@ impl Producer {
         } else {
             ProducerFields::NONE
         };
-        b.data = BatchData::Sealed(builder.seal(fields));
+        // Compressed (if configured) here, once: retries re-send these bytes.
+        let sealed = builder.seal_compressed(fields, &mut self.compressor);
+        b.data = BatchData::Sealed(sealed.batch);
+        if sealed.spare.capacity() > 0 && self.spare_buffers.len() < MAX_SPARE_BUFFERS {
+            self.spare_buffers.push(sealed.spare);
+        }
     }
 
     // -----------------------------------------------------------------
@@ -1538,7 +1566,7 @@ impl Producer {
             let Some(qi) = self.sendable(pi, node, cid) else {
                 continue;
             };
-            let blen = self.parts[pi].queue[qi].len() + PER_BATCH_OVERHEAD;
+            let blen = self.parts[pi].queue[qi].wire_len() + PER_BATCH_OVERHEAD;
             if !chosen.is_empty() && size + blen > self.config.message_max_bytes {
                 continue;
             }

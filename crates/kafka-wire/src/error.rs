@@ -79,6 +79,13 @@ pub enum DecodeError {
     /// The batch is compressed with a codec this build cannot read.
     #[error("record batch compressed with unsupported codec {0}")]
     UnsupportedCompression(u8),
+    /// A compressed records section would decompress to more than the
+    /// configured limit (a decompression bomb, or a limit set too low).
+    #[error("decompressed records exceed the limit of {limit} bytes")]
+    DecompressedTooLarge {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// Why an encoder refused a value.

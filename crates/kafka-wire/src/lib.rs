@@ -16,6 +16,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
+pub mod compression;
 pub mod error;
 pub mod error_code;
 pub mod frame;

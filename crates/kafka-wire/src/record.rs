@@ -35,6 +35,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::compression::{Compressor, Decompressor};
 use crate::error::DecodeError;
 use crate::primitives::{
     read_uvarint, read_uvarlong, varint_len, varlong_len, write_uvarint, write_uvarlong,
@@ -416,25 +417,111 @@ impl BatchBuilder {
         leader_epoch: i32,
         producer: ProducerFields,
     ) -> Bytes {
-        let len = self.buf.len();
-        let b = &mut self.buf[..];
-        b[OFF_BASE_OFFSET..OFF_BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
-        let batch_length = (len - LOG_OVERHEAD) as i32;
-        b[OFF_LENGTH..OFF_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
-        b[OFF_LEADER_EPOCH..OFF_LEADER_EPOCH + 4].copy_from_slice(&leader_epoch.to_be_bytes());
-        b[OFF_MAGIC] = MAGIC_V2 as u8;
-        b[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&self.attributes.0.to_be_bytes());
-        let last_offset_delta = (self.count - 1).max(0);
-        b[OFF_LAST_OFFSET_DELTA..OFF_LAST_OFFSET_DELTA + 4]
-            .copy_from_slice(&last_offset_delta.to_be_bytes());
-        b[OFF_BASE_TIMESTAMP..OFF_BASE_TIMESTAMP + 8]
-            .copy_from_slice(&self.base_timestamp.to_be_bytes());
-        b[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8]
-            .copy_from_slice(&self.max_timestamp.to_be_bytes());
-        b[OFF_RECORD_COUNT..OFF_RECORD_COUNT + 4].copy_from_slice(&self.count.to_be_bytes());
-        write_producer_fields(b, producer);
+        let header = self.header(self.attributes, base_offset, leader_epoch);
+        fill_header(&mut self.buf, &header, producer);
         self.buf.freeze()
     }
+
+    /// Seals the batch compressed with `compressor`'s codec: the records
+    /// section, written uncompressed by [`Self::append`], is compressed once
+    /// into a new buffer after a copy of the header, the compression bits
+    /// are set, and the header and CRC-32C (over the compressed bytes) are
+    /// back-filled. Base offset 0, partition leader epoch -1.
+    ///
+    /// Returns the batch and this builder's buffer, cleared, to start the
+    /// next batch with ([`Self::new`]): a producer that recycles it and
+    /// keeps one `Compressor` per worker allocates nothing more per batch
+    /// than without compression (the sealed batch's own buffer, which is
+    /// sized to the compressed bytes).
+    ///
+    /// The batch is sealed uncompressed, as by [`Self::seal`], when the
+    /// codec is `None`, the batch is empty, compression would not make it
+    /// smaller (as librdkafka does), or the codec fails; its attributes
+    /// always say which. So a sealed batch is never larger than the
+    /// uncompressed one, and the same records and compressor settings give
+    /// the same bytes.
+    pub fn seal_compressed(
+        self,
+        producer: ProducerFields,
+        compressor: &mut Compressor,
+    ) -> SealedBatch {
+        let codec = compressor.codec();
+        if codec == Compression::None || self.count == 0 {
+            return SealedBatch {
+                batch: self.seal(producer),
+                spare: BytesMut::new(),
+            };
+        }
+        let records = &self.buf[BATCH_HEADER_LEN..];
+        match compressor.compress(records) {
+            Ok(compressed) if compressed.len() < records.len() => {
+                let mut out = BytesMut::with_capacity(BATCH_HEADER_LEN + compressed.len());
+                out.put_bytes(0, BATCH_HEADER_LEN);
+                out.put_slice(compressed);
+                let header = self.header(self.attributes.with_compression(codec), 0, -1);
+                fill_header(&mut out, &header, producer);
+                let mut spare = self.buf;
+                spare.clear();
+                SealedBatch {
+                    batch: out.freeze(),
+                    spare,
+                }
+            }
+            _ => SealedBatch {
+                batch: self.seal(producer),
+                spare: BytesMut::new(),
+            },
+        }
+    }
+
+    fn header(&self, attributes: Attributes, base_offset: i64, leader_epoch: i32) -> HeaderFields {
+        HeaderFields {
+            base_offset,
+            leader_epoch,
+            attributes,
+            last_offset_delta: (self.count - 1).max(0),
+            base_timestamp: self.base_timestamp,
+            max_timestamp: self.max_timestamp,
+            count: self.count,
+        }
+    }
+}
+
+/// A batch sealed by [`BatchBuilder::seal_compressed`].
+#[derive(Debug)]
+pub struct SealedBatch {
+    /// The finished batch.
+    pub batch: Bytes,
+    /// The builder's buffer, cleared, when the batch was written to a new
+    /// one (it was compressed); empty (no allocation) otherwise.
+    pub spare: BytesMut,
+}
+
+/// The header fields a builder back-fills, but the producer fields.
+struct HeaderFields {
+    base_offset: i64,
+    leader_epoch: i32,
+    attributes: Attributes,
+    last_offset_delta: i32,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    count: i32,
+}
+
+/// Back-fills the header of the whole batch in `b` and its CRC.
+fn fill_header(b: &mut [u8], h: &HeaderFields, producer: ProducerFields) {
+    let batch_length = (b.len() - LOG_OVERHEAD) as i32;
+    b[OFF_BASE_OFFSET..OFF_BASE_OFFSET + 8].copy_from_slice(&h.base_offset.to_be_bytes());
+    b[OFF_LENGTH..OFF_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
+    b[OFF_LEADER_EPOCH..OFF_LEADER_EPOCH + 4].copy_from_slice(&h.leader_epoch.to_be_bytes());
+    b[OFF_MAGIC] = MAGIC_V2 as u8;
+    b[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&h.attributes.0.to_be_bytes());
+    b[OFF_LAST_OFFSET_DELTA..OFF_LAST_OFFSET_DELTA + 4]
+        .copy_from_slice(&h.last_offset_delta.to_be_bytes());
+    b[OFF_BASE_TIMESTAMP..OFF_BASE_TIMESTAMP + 8].copy_from_slice(&h.base_timestamp.to_be_bytes());
+    b[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8].copy_from_slice(&h.max_timestamp.to_be_bytes());
+    b[OFF_RECORD_COUNT..OFF_RECORD_COUNT + 4].copy_from_slice(&h.count.to_be_bytes());
+    write_producer_fields(b, producer);
 }
 
 fn write_producer_fields(b: &mut [u8], p: ProducerFields) {
@@ -639,6 +726,23 @@ impl RecordBatch {
             Compression::None => Ok(Records::new(self.records_bytes(), self.record_count())),
             c => Err(DecodeError::UnsupportedCompression(c.bits())),
         }
+    }
+
+    /// The uncompressed records section: the bytes themselves (no copy) for
+    /// an uncompressed batch, else decompressed by `d` (within its size
+    /// limit; a codec this build lacks is
+    /// [`DecodeError::UnsupportedCompression`]).
+    pub fn decompress(&self, d: &mut Decompressor) -> Result<Bytes, DecodeError> {
+        match self.compression() {
+            Compression::None => Ok(self.records_bytes()),
+            c => d.decompress(c, &self.bytes[BATCH_HEADER_LEN..]),
+        }
+    }
+
+    /// Iterates the records of any batch, compressed or not: like
+    /// [`Self::records`] after [`Self::decompress`].
+    pub fn records_decompressed(&self, d: &mut Decompressor) -> Result<Records, DecodeError> {
+        Ok(Records::new(self.decompress(d)?, self.record_count()))
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use bytes::{Bytes, BytesMut};
+use kafka_wire::compression::Decompressor;
 use kafka_wire::frame::{decode_request, encode_response};
 use kafka_wire::header::RequestHeader;
 use kafka_wire::messages::api_versions::{ApiVersion, ApiVersionsRequest, ApiVersionsResponse};
@@ -90,6 +91,9 @@ pub struct Cluster {
     pub bumps: usize,
     pub fresh_ids: usize,
     pub produce_requests: usize,
+    /// Batches received, by compression codec.
+    pub codecs: BTreeMap<u8, usize>,
+    decompressor: Decompressor,
 }
 
 pub fn inc_seq(seq: i32, by: i32) -> i32 {
@@ -110,6 +114,8 @@ impl Cluster {
             bumps: 0,
             fresh_ids: 0,
             produce_requests: 0,
+            codecs: BTreeMap::new(),
+            decompressor: Decompressor::new(),
         }
     }
 
@@ -333,6 +339,8 @@ impl Cluster {
     ) -> (ErrorCode, i64) {
         let dup_error = self.dup_error;
         let issued = self.issued.clone();
+        let decompressor = &mut self.decompressor;
+        let codecs = &mut self.codecs;
         let Some(part) = self
             .topics
             .get_mut(topic)
@@ -395,7 +403,12 @@ impl Cluster {
             }
         }
         let base_offset = part.log.len() as i64;
-        for r in batch.records().expect("uncompressed") {
+        // As a broker does, decompress to validate and store the records.
+        let Ok(records) = batch.records_decompressed(decompressor) else {
+            return (ErrorCode::CorruptMessage, -1);
+        };
+        *codecs.entry(batch.compression().bits()).or_default() += 1;
+        for r in records {
             let r = r.expect("record");
             let offset = part.log.len() as i64;
             part.log.push(Stored {
