@@ -404,4 +404,139 @@ pub(crate) mod uring {
                 })?;
         }
     }
+
+    /// Reads and writes a TLS connection of the io_uring driver once it
+    /// is set up, until the producer drops its queue (`Ok`) or the
+    /// connection fails. `plain` holds plaintext received during set-up.
+    pub(crate) async fn run_tls(
+        shared: &crate::driver::Shared,
+        conn: kafka_producer::ConnId,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<kafka_producer::Transmit>,
+        stream: &TcpStream,
+        tls: UringTls,
+        mut plain: BytesMut,
+    ) -> io::Result<()> {
+        let tls = std::cell::RefCell::new(tls);
+        // The reader asks the writer to send what TLS itself needs to
+        // (alerts, key updates).
+        let kick = tokio::sync::Notify::new();
+        if !plain.is_empty() {
+            shared.frames(conn, &mut plain)?;
+        }
+        let reader = async {
+            let mut raw: Vec<u8> = Vec::with_capacity(super::RUN_READ);
+            loop {
+                let (r, b) = stream.read(raw).await;
+                raw = b;
+                let n = r?;
+                if n == 0 {
+                    return Err::<(), _>(io::ErrorKind::UnexpectedEof.into());
+                }
+                let wants_write = tls.borrow_mut().feed(&raw[..n], &mut plain)?;
+                raw.clear();
+                if wants_write {
+                    kick.notify_one();
+                }
+                shared.frames(conn, &mut plain)?;
+            }
+        };
+        let writer = async {
+            let mut out = Vec::new();
+            loop {
+                let tls_out = tokio::select! {
+                    t = rx.recv() => match t {
+                        Some(t) => {
+                            out.clear();
+                            super::gather_into(t, &mut rx, &mut out);
+                            tls.borrow_mut().encrypt(&[&out[..]])?
+                        }
+                        None => break,
+                    },
+                    _ = kick.notified() => tls.borrow_mut().take_outgoing()?,
+                };
+                if !tls_out.is_empty() {
+                    let (r, _) = stream.write_all(tls_out).await;
+                    r?;
+                }
+            }
+            // The producer dropped the queue: close quietly (close_notify).
+            let bye = {
+                let mut t = tls.borrow_mut();
+                t.conn.send_close_notify();
+                t.take_outgoing()?
+            };
+            let _ = send(stream, bye).await;
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            Ok(())
+        };
+        tokio::select! {
+            r = reader => r,
+            w = writer => w,
+        }
+    }
+}
+
+/// Reads and writes a TLS connection of the epoll driver once it is set
+/// up, until the producer drops its queue (`Ok`) or the connection fails.
+/// Requests are copied into one buffer per write: TLS copies them to
+/// encrypt anyway, and one write makes full-size records.
+pub(crate) async fn run_tls(
+    shared: &crate::driver::Shared,
+    conn: kafka_producer::ConnId,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<kafka_producer::Transmit>,
+    stream: TlsStream,
+) -> io::Result<()> {
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let reader = async {
+        let mut buf = BytesMut::with_capacity(RUN_READ);
+        loop {
+            buf.reserve(RUN_READ);
+            if rd.read_buf(&mut buf).await? == 0 {
+                return Err::<(), _>(io::ErrorKind::UnexpectedEof.into());
+            }
+            shared.frames(conn, &mut buf)?;
+        }
+    };
+    let writer = async {
+        let mut out = Vec::new();
+        while let Some(t) = rx.recv().await {
+            out.clear();
+            gather_into(t, &mut rx, &mut out);
+            wr.write_all(&out).await?;
+            wr.flush().await?;
+        }
+        // The producer dropped the queue: close quietly (close_notify).
+        let _ = wr.shutdown().await;
+        Ok(())
+    };
+    tokio::select! {
+        r = reader => r,
+        w = writer => w,
+    }
+}
+
+const RUN_READ: usize = 64 * 1024;
+/// Most bytes gathered into one TLS write.
+const GATHER_MAX: usize = 1 << 20;
+
+/// Copies the chunks of `first` and of the transmits already queued (up
+/// to [`GATHER_MAX`] bytes) into `out`.
+fn gather_into(
+    first: kafka_producer::Transmit,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<kafka_producer::Transmit>,
+    out: &mut Vec<u8>,
+) {
+    for c in &first.chunks {
+        out.extend_from_slice(c);
+    }
+    while out.len() < GATHER_MAX {
+        match rx.try_recv() {
+            Ok(t) => {
+                for c in &t.chunks {
+                    out.extend_from_slice(c);
+                }
+            }
+            Err(_) => break,
+        }
+    }
 }
