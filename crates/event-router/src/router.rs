@@ -698,10 +698,11 @@ impl Router {
                 elems.clear();
                 let arr = s.array_with(1, |s| {
                     if s.peek() == Some(b'{') {
-                        let mut view = EventView::default();
+                        // Filled in place: a view is a few hundred bytes.
+                        elems.push(EventView::default());
+                        let view = elems.last_mut().ok_or(Stop)?;
                         view.obj =
-                            s.object_with(2, |s, k| scan_member(s, 3, k, &mut view, buf, name))?;
-                        elems.push(view);
+                            s.object_with(2, |s, k| scan_member(s, 3, k, view, buf, name))?;
                     } else {
                         elems.push(EventView {
                             obj: s.value(2)?,

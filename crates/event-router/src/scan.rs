@@ -212,6 +212,7 @@ impl<'a> Scanner<'a> {
 
     /// Scans an object at the cursor (after optional whitespace), calling
     /// `member(key, value)` for each member in order.
+    #[inline(always)]
     pub fn object<F>(&mut self, depth: u32, mut member: F) -> Result<Val, Stop>
     where
         F: FnMut(Val, Val) -> Result<(), Stop>,
@@ -225,6 +226,7 @@ impl<'a> Scanner<'a> {
     /// Scans an object at the cursor, calling `member(scanner, key)` with the
     /// cursor after each `:`; `member` must scan exactly one value (at depth
     /// `depth + 1`).
+    #[inline(always)]
     pub fn object_with<F>(&mut self, depth: u32, mut member: F) -> Result<Val, Stop>
     where
         F: FnMut(&mut Self, Val) -> Result<(), Stop>,
@@ -433,7 +435,7 @@ impl<'a> Scanner<'a> {
         self.pos - from
     }
 
-    #[inline]
+    #[inline(always)]
     fn number(&mut self) -> Result<Val, Stop> {
         let start = self.pos;
         if self.buf.get(self.pos) == Some(&b'-') {
