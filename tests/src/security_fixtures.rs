@@ -4,8 +4,9 @@
 //! - [`Stunnel`]: stunnel4 terminating TLS (optionally requiring a client
 //!   certificate) in front of a plaintext listener; installed by
 //!   `scripts/setup-security-deps` when missing.
-//! - [`ScramBroker`]: a Tansu broker with `--authentication`, whose SCRAM
-//!   users are created on sqlite storage before authentication is on.
+//! - [`TansuBroker`]: a Tansu broker with `--authentication`, whose SCRAM
+//!   users are created on sqlite storage before authentication is on; or
+//!   one that advertises another loopback address than it listens on.
 //! - [`PlainSaslProxy`]: an in-test SASL PLAIN endpoint (SaslHandshake and
 //!   SaslAuthenticate with kafka-wire's codecs) that, once a client has
 //!   authenticated, relays its connection to a plaintext broker. Tansu
@@ -132,25 +133,43 @@ impl Stunnel {
     /// `127.0.0.1:backend`. With `client_ca`, a client certificate signed
     /// by it is required (`verifyChain = yes`).
     pub fn start(port: u16, backend: u16, server: &Issued, client_ca: Option<&str>) -> Stunnel {
+        Self::start_on(&["127.0.0.1"], port, backend, server, client_ca)
+    }
+
+    /// As [`Self::start`], listening on `port` of each loopback address in
+    /// `hosts` (such as `127.0.0.2`, which Linux routes to loopback too).
+    pub fn start_on(
+        hosts: &[&str],
+        port: u16,
+        backend: u16,
+        server: &Issued,
+        client_ca: Option<&str>,
+    ) -> Stunnel {
         let bin = stunnel();
         let dir = TempDir::new("stunnel");
         let p = dir.path();
         std::fs::write(p.join("server.pem"), &server.cert).expect("write cert");
         std::fs::write(p.join("server.key"), &server.key).expect("write key");
         let mut conf = format!(
-            "foreground = yes\npid =\ndebug = 6\noutput = {out}\n\
-             [kafka]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{backend}\n\
-             cert = {cert}\nkey = {key}\n",
-            out = p.join("stunnel.log").display(),
-            cert = p.join("server.pem").display(),
-            key = p.join("server.key").display(),
+            "foreground = yes\npid =\ndebug = 6\noutput = {}\n",
+            p.join("stunnel.log").display()
         );
         if let Some(ca) = client_ca {
             std::fs::write(p.join("client-ca.pem"), ca).expect("write client CA");
+        }
+        for (i, host) in hosts.iter().enumerate() {
             conf.push_str(&format!(
-                "verifyChain = yes\nrequireCert = yes\nCAfile = {}\n",
-                p.join("client-ca.pem").display()
+                "[kafka-{i}]\naccept = {host}:{port}\nconnect = 127.0.0.1:{backend}\n\
+                 cert = {cert}\nkey = {key}\n",
+                cert = p.join("server.pem").display(),
+                key = p.join("server.key").display(),
             ));
+            if client_ca.is_some() {
+                conf.push_str(&format!(
+                    "verifyChain = yes\nrequireCert = yes\nCAfile = {}\n",
+                    p.join("client-ca.pem").display()
+                ));
+            }
         }
         std::fs::write(p.join("stunnel.conf"), conf).expect("write stunnel.conf");
         let mut child = Command::new(bin)
@@ -162,7 +181,10 @@ impl Stunnel {
             .spawn()
             .expect("spawn stunnel");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        while hosts
+            .iter()
+            .any(|h| TcpStream::connect((*h, port)).is_err())
+        {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("stunnel exited at start-up ({status}); see {}", p.display());
             }
@@ -202,26 +224,29 @@ pub enum ScramUser {
     Sha512,
 }
 
-/// A Tansu broker requiring SASL SCRAM (`--authentication`), on sqlite
-/// storage, with users and topics created before authentication was
-/// turned on.
+/// A Tansu broker on sqlite storage in a temporary directory, killed on
+/// drop.
 #[derive(Debug)]
-pub struct ScramBroker {
+pub struct TansuBroker {
     child: Option<Child>,
     dir: TempDir,
     port: u16,
+    advertised: String,
 }
 
-impl ScramBroker {
-    /// Starts the broker without authentication, creates `users` (name,
-    /// password, mechanism) and `topics` (one partition each), then
-    /// restarts it with `--authentication`.
-    pub fn start(users: &[(&str, &str, ScramUser)], topics: &[&str]) -> ScramBroker {
+impl TansuBroker {
+    /// A broker requiring SASL SCRAM (`--authentication`): started
+    /// without authentication, `users` (name, password, mechanism) and
+    /// `topics` (one partition each) created, then restarted with
+    /// `--authentication`.
+    pub fn with_scram_users(users: &[(&str, &str, ScramUser)], topics: &[&str]) -> TansuBroker {
         deps::ensure();
-        let mut b = ScramBroker {
+        let port = free_port();
+        let mut b = TansuBroker {
             child: None,
             dir: TempDir::new("scram-broker"),
-            port: free_port(),
+            port,
+            advertised: format!("127.0.0.1:{port}"),
         };
         b.spawn(false);
         let url = format!("tcp://127.0.0.1:{}", b.port);
@@ -247,6 +272,29 @@ impl ScramBroker {
         b.kill();
         b.spawn(true);
         b
+    }
+
+    /// A broker without authentication that advertises `advertised`
+    /// (`HOST:PORT`, a proxy in front of it), with `topics` created.
+    pub fn advertising(advertised: &str, topics: &[&str]) -> TansuBroker {
+        deps::ensure();
+        let mut b = TansuBroker {
+            child: None,
+            dir: TempDir::new("broker-adv"),
+            port: free_port(),
+            advertised: advertised.to_owned(),
+        };
+        b.spawn(false);
+        let url = format!("tcp://127.0.0.1:{}", b.port);
+        for t in topics {
+            b.tansu(&["topic", "create", "--broker", &url, "--partitions", "1", t]);
+        }
+        b
+    }
+
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `127.0.0.1:PORT`.
@@ -280,7 +328,7 @@ impl ScramBroker {
             .arg("--listener-url")
             .arg(format!("tcp://127.0.0.1:{}", self.port))
             .arg("--advertised-listener-url")
-            .arg(format!("tcp://127.0.0.1:{}", self.port))
+            .arg(format!("tcp://{}", self.advertised))
             .arg("--storage-engine")
             .arg("sqlite://broker.db");
         if authentication {
@@ -315,7 +363,7 @@ impl ScramBroker {
     }
 }
 
-impl Drop for ScramBroker {
+impl Drop for TansuBroker {
     fn drop(&mut self) {
         self.kill();
     }

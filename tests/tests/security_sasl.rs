@@ -6,12 +6,12 @@
 use forwarder_e2e::broker::{free_port, Broker, Storage};
 use forwarder_e2e::engines;
 use forwarder_e2e::security_fixtures::{
-    producer_config, run_producer, LogCapture, Pki, PlainSaslProxy, ScramBroker, ScramUser, Stunnel,
+    producer_config, run_producer, LogCapture, Pki, PlainSaslProxy, ScramUser, Stunnel, TansuBroker,
 };
 
 #[test]
 fn scram_each_mechanism_produces_and_a_wrong_password_produces_nothing() {
-    let broker = ScramBroker::start(
+    let broker = TansuBroker::with_scram_users(
         &[
             ("alice256", "pw-256-secret", ScramUser::Sha256),
             ("bob512", "pw-512-secret", ScramUser::Sha512),
@@ -90,7 +90,7 @@ fn scram_each_mechanism_produces_and_a_wrong_password_produces_nothing() {
 #[test]
 fn scram_mechanism_the_user_lacks_is_refused() {
     // alice has SCRAM-SHA-256 credentials only.
-    let broker = ScramBroker::start(&[("alice", "pw", ScramUser::Sha256)], &["t"]);
+    let broker = TansuBroker::with_scram_users(&[("alice", "pw", ScramUser::Sha256)], &["t"]);
     let addr = broker.addr();
     let (logs, _guard) = LogCapture::on_this_thread();
     let run = run_producer(

@@ -4,7 +4,9 @@
 
 use forwarder_e2e::broker::{free_port, Broker, Storage};
 use forwarder_e2e::engines;
-use forwarder_e2e::security_fixtures::{run_producer, Issued, LogCapture, Pki, Stunnel};
+use forwarder_e2e::security_fixtures::{
+    run_producer, Issued, LogCapture, Pki, Stunnel, TansuBroker,
+};
 
 const TOPIC: &str = "tls";
 
@@ -269,4 +271,56 @@ fn tls_settings_with_plaintext_are_refused() {
     .unwrap_err();
     assert!(e.to_string().contains("ssl.ca.location"), "{e}");
     assert!(e.to_string().contains("PLAINTEXT"), "{e}");
+}
+
+/// The bootstrap connection goes to 127.0.0.1, the broker advertises
+/// 127.0.0.2 (both loopback, both served by stunnel): each connection must
+/// verify the name it goes to, so a certificate for 127.0.0.1 alone lets
+/// the bootstrap through and stops the leader connection.
+#[test]
+fn each_broker_is_verified_under_its_advertised_name() {
+    let port = free_port();
+    let broker = TansuBroker::advertising(&format!("127.0.0.2:{port}"), &[TOPIC]);
+    let pki = Pki::new("test CA");
+    let ca = pki.ca_pem();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let props = [
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("security.protocol", "SSL"),
+        ("ssl.ca.pem", ca.as_str()),
+    ];
+    {
+        let only_bootstrap = pki.issue(&["127.0.0.1"]);
+        let _tunnel = Stunnel::start_on(
+            &["127.0.0.1", "127.0.0.2"],
+            port,
+            broker.port(),
+            &only_bootstrap,
+            None,
+        );
+        let (logs, _guard) = LogCapture::on_this_thread();
+        let run = run_producer(kafka_net::Engine::Epoll, &props, TOPIC, 3);
+        assert!(run.none_persisted(), "{:?}", run.outcomes);
+        let text = logs.text();
+        assert!(
+            text.contains("is not valid for the name `127.0.0.2`"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("is not valid for the name `127.0.0.1`"),
+            "{text}"
+        );
+    }
+    let both = pki.issue(&["127.0.0.1", "127.0.0.2"]);
+    let _tunnel = Stunnel::start_on(
+        &["127.0.0.1", "127.0.0.2"],
+        port,
+        broker.port(),
+        &both,
+        None,
+    );
+    for engine in engines() {
+        let run = run_producer(engine, &props, TOPIC, 3);
+        assert!(run.all_persisted(), "{engine:?}: {:?}", run.outcomes);
+    }
 }

@@ -505,12 +505,13 @@ mod tests {
     }
 
     /// Runs a handshake in memory and then one round of application data;
-    /// returns the client's error (or the server's, if the client saw none).
+    /// returns the SNI the server saw, or the client's error (or the
+    /// server's, if the client saw none).
     fn connect(
         settings: &TlsSettings,
         host: &str,
         server: Arc<ServerConfig>,
-    ) -> Result<(), rustls::Error> {
+    ) -> Result<Option<String>, rustls::Error> {
         let config = client_config(settings).unwrap();
         let mut c = ClientConnection::new(config, server_name(host).unwrap())?;
         let mut s = ServerConnection::new(server).unwrap();
@@ -533,7 +534,7 @@ mod tests {
                 let mut got = [0u8; 4];
                 if std::io::Read::read_exact(&mut s.reader(), &mut got).is_ok() {
                     assert_eq!(&got, b"ping");
-                    return Ok(());
+                    return Ok(s.server_name().map(str::to_owned));
                 }
             }
         }
@@ -552,8 +553,12 @@ mod tests {
         let ca = Ca::new("test CA");
         let (cert, key) = ca.issue(&["broker-1.test", "127.0.0.1"]);
         let srv = server(&cert, &key, None);
-        connect(&trusting(&ca), "broker-1.test", srv.clone()).unwrap();
-        connect(&trusting(&ca), "127.0.0.1", srv).unwrap();
+        // The broker's name goes out as SNI; none for an IP address.
+        assert_eq!(
+            connect(&trusting(&ca), "broker-1.test", srv.clone()).unwrap(),
+            Some("broker-1.test".to_owned())
+        );
+        assert_eq!(connect(&trusting(&ca), "127.0.0.1", srv).unwrap(), None);
     }
 
     #[test]
