@@ -1,0 +1,575 @@
+//! The configuration file (TOML), its embedded defaults and the
+//! environment overrides.
+//!
+//! ```toml
+//! workers = 0                 # 0: one per core
+//! batch_mode = "events"       # or "batch"
+//!
+//! [log]
+//! format = "text"             # or "json"
+//! level = "info"
+//!
+//! [ingest]
+//! listen = "127.0.0.1:8080"
+//! write_keys = [{ key = "KEY", source = "web" }]
+//!
+//! [kafka]                     # librdkafka property names
+//! "bootstrap.servers" = "localhost:9092"
+//!
+//! [router]                    # event_router::RouterConfig
+//! default_topic = "events"
+//! ```
+//!
+//! Every table refuses unknown keys. `FORWARDER_KAFKA__<NAME>` sets the
+//! Kafka property whose dots are the name's underscores, lower-cased
+//! (`FORWARDER_KAFKA__SASL_PASSWORD` is `sasl.password`);
+//! `FORWARDER_INGEST__WRITE_KEYS` replaces the write keys (comma
+//! separated). Any other `FORWARDER_*` variable is an error.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use event_router::{Router, RouterConfig};
+use ingest_http::{HttpConfig, WriteKey};
+use kafka_net::NetConfig;
+use serde::Deserialize;
+
+/// The configuration used when no file is given.
+pub const DEFAULT_CONFIG: &str = r#"# Embedded defaults: loopback only, a local broker, one topic.
+[ingest]
+listen = "127.0.0.1:8080"
+write_keys = [{ key = "dev" }]
+
+[kafka]
+"bootstrap.servers" = "localhost:9092"
+
+[router]
+default_topic = "events"
+"#;
+
+/// Prefix of the environment variables read as overrides.
+pub const ENV_PREFIX: &str = "FORWARDER_";
+
+/// A configuration problem, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, or a key is unknown or has the wrong type.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A key has a value that cannot be used.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The key, as `table.key`.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, message: impl fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.to_string(),
+    }
+}
+
+/// How `/v1/batch` bodies become records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchMode {
+    /// One record per event.
+    #[default]
+    Events,
+    /// One record per `/v1/batch` body (mParticle's "send as batch"),
+    /// keyed by its first `userId` / `anonymousId`.
+    Batch,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (default) or `json`.
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A `tracing` filter (`info`, `forwarder=debug,info`). Default `info`;
+    /// `RUST_LOG` wins when set.
+    #[serde(default = "default_level")]
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: default_level(),
+        }
+    }
+}
+
+/// One `[[ingest.write_keys]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteKeyConfig {
+    /// The write key (the Basic-auth user name the SDKs send).
+    pub key: String,
+    /// Source name added as a header to this key's records.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// `[ingest]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Listen address. Default `127.0.0.1:8080`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Listen backlog of each worker's socket. Default 1024.
+    #[serde(default = "default_backlog")]
+    pub backlog: i32,
+    /// Accepted write keys. Required (at least one).
+    #[serde(default)]
+    pub write_keys: Vec<WriteKeyConfig>,
+    /// Largest request body, before and after gunzip. Default 512000.
+    #[serde(default = "default_max_request_bytes")]
+    pub max_request_bytes: usize,
+    /// Largest single event. Default 32768.
+    #[serde(default = "default_max_event_bytes")]
+    pub max_event_bytes: usize,
+    /// Largest request head. Default 16384.
+    #[serde(default = "default_max_head_bytes")]
+    pub max_head_bytes: usize,
+    /// Requests of one connection awaiting a response. Default 16.
+    #[serde(default = "default_max_pipelined")]
+    pub max_pipelined: usize,
+    /// `Retry-After` of a 503, in seconds. Default 1.
+    #[serde(default = "default_retry_after_secs")]
+    pub retry_after_secs: u64,
+    /// Idle keep-alive connections are closed after this. Default 60.
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
+    /// A request whose records are not all settled after this many
+    /// milliseconds is answered 503 (its records may still be written).
+    /// Default 10000.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            listen: default_listen(),
+            backlog: default_backlog(),
+            write_keys: Vec::new(),
+            max_request_bytes: default_max_request_bytes(),
+            max_event_bytes: default_max_event_bytes(),
+            max_head_bytes: default_max_head_bytes(),
+            max_pipelined: default_max_pipelined(),
+            retry_after_secs: default_retry_after_secs(),
+            idle_timeout_secs: default_idle_timeout_secs(),
+            request_timeout_ms: default_request_timeout_ms(),
+        }
+    }
+}
+
+/// A Kafka property value as TOML writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyValue {
+    /// `"text"`.
+    Text(String),
+    /// `5`.
+    Int(i64),
+    /// `true`.
+    Bool(bool),
+    /// `1.5`.
+    Float(f64),
+}
+
+impl fmt::Display for PropertyValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PropertyValue::Text(s) => f.write_str(s),
+            PropertyValue::Int(i) => write!(f, "{i}"),
+            PropertyValue::Bool(b) => write!(f, "{b}"),
+            PropertyValue::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Worker threads; 0 (default) is one per core.
+    #[serde(default)]
+    pub workers: usize,
+    /// `events` (default) or `batch`.
+    #[serde(default)]
+    pub batch_mode: BatchMode,
+    /// Seconds a shutdown may take to drain before the process exits
+    /// anyway. Default 30.
+    #[serde(default = "default_shutdown_timeout_secs")]
+    pub shutdown_timeout_secs: u64,
+    /// `[log]`.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// `[ingest]`.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+    /// `[kafka]`: librdkafka property names, plus `io.engine`.
+    #[serde(default)]
+    pub kafka: BTreeMap<String, PropertyValue>,
+    /// `[router]`.
+    pub router: RouterConfig,
+}
+
+/// A checked configuration, ready for the workers.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file as parsed (Kafka secrets included: never log it whole).
+    pub config: Config,
+    /// The listen address.
+    pub listen: SocketAddr,
+    /// The HTTP front end's settings.
+    pub http: HttpConfig,
+    /// The producer's settings.
+    pub net: NetConfig,
+    /// Worker count, resolved.
+    pub workers: usize,
+}
+
+impl Settings {
+    /// Parses and checks `text`, then applies the overrides in `env`.
+    pub fn from_toml<I>(text: &str, env: I) -> Result<Settings, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut config: Config = toml::from_str(text)?;
+        apply_env(&mut config, env)?;
+        Settings::check(config)
+    }
+
+    /// Reads `path` (or the embedded defaults when `None`) and the
+    /// process environment.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => DEFAULT_CONFIG.to_owned(),
+        };
+        Settings::from_toml(&text, std::env::vars())
+    }
+
+    fn check(config: Config) -> Result<Settings, ConfigError> {
+        let listen: SocketAddr = config
+            .ingest
+            .listen
+            .parse()
+            .map_err(|e| invalid("ingest.listen", format!("{e} (want IP:PORT)")))?;
+        if config.ingest.write_keys.is_empty() {
+            return Err(invalid(
+                "ingest.write_keys",
+                "at least one write key is required",
+            ));
+        }
+        if config.ingest.write_keys.iter().any(|k| k.key.is_empty()) {
+            return Err(invalid("ingest.write_keys", "a write key is empty"));
+        }
+        for (key, v) in [
+            ("ingest.max_request_bytes", config.ingest.max_request_bytes),
+            ("ingest.max_event_bytes", config.ingest.max_event_bytes),
+            ("ingest.max_head_bytes", config.ingest.max_head_bytes),
+            ("ingest.max_pipelined", config.ingest.max_pipelined),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be positive"));
+            }
+        }
+        if config.ingest.backlog <= 0 {
+            return Err(invalid("ingest.backlog", "must be positive"));
+        }
+        if config.ingest.request_timeout_ms == 0 {
+            return Err(invalid("ingest.request_timeout_ms", "must be positive"));
+        }
+        let mut http = HttpConfig::new(config.ingest.write_keys.iter().map(|k| match &k.source {
+            Some(s) => WriteKey::with_source(k.key.clone(), s.clone()),
+            None => WriteKey::new(k.key.clone()),
+        }));
+        http.max_request_bytes = config.ingest.max_request_bytes;
+        http.max_event_bytes = config.ingest.max_event_bytes;
+        http.max_head_bytes = config.ingest.max_head_bytes;
+        http.max_pipelined = config.ingest.max_pipelined;
+        http.retry_after = Duration::from_secs(config.ingest.retry_after_secs.max(1));
+
+        let props: Vec<(String, String)> = config
+            .kafka
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        if !props
+            .iter()
+            .any(|(k, _)| k == "bootstrap.servers" || k == "metadata.broker.list")
+        {
+            return Err(invalid("kafka.bootstrap.servers", "is required"));
+        }
+        let net = NetConfig::from_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| invalid("kafka", e))?;
+        // The router checks its own settings (topics, Avro schemas).
+        Router::new(&config.router, 0).map_err(|e| invalid("router", e))?;
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+            return Err(invalid("log.level", e));
+        }
+        let workers = match config.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        Ok(Settings {
+            listen,
+            http,
+            net,
+            workers,
+            config,
+        })
+    }
+
+    /// `Retry-After` for 503s.
+    pub fn retry_after(&self) -> Duration {
+        self.http.retry_after
+    }
+
+    /// A one-line summary that carries no secret.
+    pub fn summary(&self) -> String {
+        let bootstrap = self
+            .config
+            .kafka
+            .get("bootstrap.servers")
+            .or_else(|| self.config.kafka.get("metadata.broker.list"))
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let protocol = self
+            .config
+            .kafka
+            .get("security.protocol")
+            .map_or_else(|| "plaintext".to_owned(), ToString::to_string);
+        format!(
+            "listen={} workers={} bootstrap.servers={} security.protocol={} default_topic={} \
+             batch_mode={:?} write_keys={}",
+            self.listen,
+            self.workers,
+            bootstrap,
+            protocol,
+            self.config.router.default_topic,
+            self.config.batch_mode,
+            self.http.key_count(),
+        )
+    }
+}
+
+/// Applies `FORWARDER_*` overrides.
+fn apply_env<I>(config: &mut Config, env: I) -> Result<(), ConfigError>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if let Some(prop) = rest.strip_prefix("KAFKA__") {
+            if prop.is_empty() {
+                return Err(invalid(name, "names no Kafka property"));
+            }
+            let key = prop.to_ascii_lowercase().replace('_', ".");
+            config.kafka.insert(key, PropertyValue::Text(value));
+        } else if rest == "INGEST__WRITE_KEYS" {
+            config.ingest.write_keys = value
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| WriteKeyConfig {
+                    key: k.to_owned(),
+                    source: None,
+                })
+                .collect();
+        } else {
+            return Err(invalid(
+                name,
+                "unknown override (FORWARDER_KAFKA__<PROPERTY> or FORWARDER_INGEST__WRITE_KEYS)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn default_level() -> String {
+    "info".to_owned()
+}
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+fn default_backlog() -> i32 {
+    1024
+}
+fn default_max_request_bytes() -> usize {
+    ingest_http::DEFAULT_MAX_REQUEST_BYTES
+}
+fn default_max_event_bytes() -> usize {
+    ingest_http::DEFAULT_MAX_EVENT_BYTES
+}
+fn default_max_head_bytes() -> usize {
+    ingest_http::DEFAULT_MAX_HEAD_BYTES
+}
+fn default_max_pipelined() -> usize {
+    ingest_http::DEFAULT_MAX_PIPELINED
+}
+fn default_retry_after_secs() -> u64 {
+    1
+}
+fn default_idle_timeout_secs() -> u64 {
+    60
+}
+fn default_request_timeout_ms() -> u64 {
+    10_000
+}
+fn default_shutdown_timeout_secs() -> u64 {
+    30
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_toml(
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn embedded_defaults_load() {
+        let s = load(DEFAULT_CONFIG, &[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.config.router.default_topic, "events");
+        assert_eq!(s.config.batch_mode, BatchMode::Events);
+        assert!(s.workers >= 1);
+        assert_eq!(s.http.key_count(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = load(
+            "[ingest]\nlisten='127.0.0.1:1'\nwrite_keys=[{key='k'}]\nlisten_typo=1\n\
+             [kafka]\n'bootstrap.servers'='h:1'\n[router]\ndefault_topic='e'\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("listen_typo"), "{e}");
+        let e = load(
+            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+             'lingr.ms'=5\n[router]\ndefault_topic='e'\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("lingr.ms"), "{e}");
+        let e = load(
+            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+             [router]\ndefault_topic='e'\nmutli_topic=true\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("mutli_topic"), "{e}");
+        let e = load(DEFAULT_CONFIG, &[("FORWARDER_NOPE", "1")]).unwrap_err();
+        assert!(e.to_string().contains("FORWARDER_NOPE"), "{e}");
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let e = load(
+            "batch_mode='bulk'\n[ingest]\nwrite_keys=[{key='k'}]\n\
+             [kafka]\n'bootstrap.servers'='h:1'\n[router]\ndefault_topic='e'\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("batch_mode"), "{e}");
+        let e = load(
+            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\nacks='2'\n\
+             [router]\ndefault_topic='e'\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("acks"), "{e}");
+        let e = load(
+            "[ingest]\nlisten='nowhere'\nwrite_keys=[{key='k'}]\n\
+             [kafka]\n'bootstrap.servers'='h:1'\n[router]\ndefault_topic='e'\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("ingest.listen"), "{e}");
+        let e = load(
+            "[kafka]\n'bootstrap.servers'='h:1'\n[router]\ndefault_topic='e'\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("ingest.write_keys"), "{e}");
+    }
+
+    #[test]
+    fn environment_overrides_kafka_properties_and_write_keys() {
+        let s = load(
+            DEFAULT_CONFIG,
+            &[
+                ("FORWARDER_KAFKA__LINGER_MS", "9"),
+                ("FORWARDER_INGEST__WRITE_KEYS", "a, b"),
+                ("UNRELATED", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.net.producer.linger, Duration::from_millis(9));
+        assert_eq!(s.http.key_count(), 2);
+        assert!(matches!(
+            s.config.kafka.get("linger.ms"),
+            Some(PropertyValue::Text(v)) if v == "9"
+        ));
+    }
+
+    #[test]
+    fn summary_carries_no_secret() {
+        let s = load(
+            "[ingest]\nwrite_keys=[{key='hush-key'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+             'security.protocol'='sasl_plaintext'\n'sasl.mechanism'='SCRAM-SHA-256'\n\
+             'sasl.username'='u'\n'sasl.allow.plaintext'=true\n[router]\ndefault_topic='e'\n",
+            &[("FORWARDER_KAFKA__SASL_PASSWORD", "hush-password")],
+        )
+        .unwrap();
+        let text = s.summary();
+        assert!(!text.contains("hush"), "{text}");
+        assert!(text.contains("sasl_plaintext"));
+    }
+}

@@ -1,0 +1,350 @@
+//! The worker's [`EventSink`]: routes a request body, hands every record
+//! to the worker's producer and settles the request once every record has
+//! an outcome.
+//!
+//! A request is answered 200 only when every record it produced (dead
+//! letters included) is persisted. Anything else — a record not persisted
+//! or possibly persisted, the producer's buffer full, no broker yet, no
+//! outcome within `ingest.request_timeout_ms` — is a 503 with
+//! `Retry-After`: the SDKs retry, so an event may be written twice but an
+//! event answered 2xx is never lost.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use event_router::{Outcome as RouteOutcome, Routed, Router};
+use ingest_http::metrics::{BrokerGauge, BrokerState, TopicCounters, WorkerMetrics};
+use ingest_http::{Endpoint, EventError, EventSink, IngestOutcome, IngestRequest};
+use kafka_net::{AppendError, Delivery, HeaderRef, Outcome, Producer, RecordRef};
+
+use crate::config::BatchMode;
+
+/// Settings of one worker's sink.
+#[derive(Debug, Clone)]
+pub struct SinkOptions {
+    /// `events` or `batch`.
+    pub batch_mode: BatchMode,
+    /// `Retry-After` sent with 503s.
+    pub retry_after: Duration,
+    /// Longest wait for a request's records before answering 503.
+    pub request_timeout: Duration,
+    /// Header carrying a write key's source name.
+    pub source_header: String,
+    /// Header naming a dead letter's intended topic.
+    pub dlq_topic_header: String,
+    /// Label of the broker-state gauge (the bootstrap servers).
+    pub broker_label: String,
+}
+
+/// One worker's sink. Not `Send`: used from its worker's thread only.
+pub struct Sink {
+    inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink")
+            .field("batch_mode", &self.inner.options.batch_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    router: RefCell<Router>,
+    routed: RefCell<Routed>,
+    value: RefCell<Vec<u8>>,
+    producer: Rc<Producer>,
+    options: SinkOptions,
+    metrics: Arc<WorkerMetrics>,
+    /// This worker's counters per topic, so the hot path takes no lock.
+    topics: RefCell<HashMap<Box<str>, Arc<TopicCounters>>>,
+    broker: Arc<BrokerGauge>,
+    /// A record was persisted once: the broker has been reached.
+    reached: Cell<bool>,
+}
+
+/// One record handed to the producer, awaiting its outcome.
+struct Pending {
+    delivery: Delivery,
+    counters: Arc<TopicCounters>,
+    /// For a dead letter, the counters of the topic it was meant for.
+    meant_for: Option<Arc<TopicCounters>>,
+}
+
+/// The future of one request's outcome.
+pub type Settled = Pin<Box<dyn Future<Output = IngestOutcome>>>;
+
+impl Sink {
+    /// A sink over the worker's router and producer.
+    pub fn new(
+        router: Router,
+        producer: Rc<Producer>,
+        options: SinkOptions,
+        metrics: Arc<WorkerMetrics>,
+    ) -> Sink {
+        let broker = metrics.broker(&options.broker_label);
+        broker.set(BrokerState::Connecting);
+        Sink {
+            inner: Rc::new(Inner {
+                router: RefCell::new(router),
+                routed: RefCell::new(Routed::new()),
+                value: RefCell::new(Vec::new()),
+                producer,
+                topics: RefCell::new(HashMap::new()),
+                metrics,
+                broker,
+                options,
+                reached: Cell::new(false),
+            }),
+        }
+    }
+
+    fn unavailable(&self, reason: impl Into<std::borrow::Cow<'static, str>>) -> Settled {
+        let outcome = IngestOutcome::unavailable(Some(self.inner.options.retry_after), reason);
+        Box::pin(std::future::ready(outcome))
+    }
+}
+
+impl EventSink for Sink {
+    type Settled = Settled;
+
+    fn submit(&self, request: IngestRequest) -> Settled {
+        let inner = &self.inner;
+        if let Some(e) = inner.producer.fatal_error() {
+            return self.unavailable(format!("producer failed: {e}"));
+        }
+        if !self.ready() {
+            return self.unavailable("no broker reached yet");
+        }
+        let batch_whole = inner.options.batch_mode == BatchMode::Batch
+            && matches!(request.endpoint, Endpoint::Batch | Endpoint::Import);
+        let mut routed = inner.routed.borrow_mut();
+        inner
+            .router
+            .borrow_mut()
+            .route(request.body.clone(), request.received, &mut routed);
+        let timestamp = millis(request.received);
+
+        // Per-event report, in input order.
+        let mut accepted = 0;
+        let mut dead_lettered = 0;
+        let mut errors = Vec::new();
+        for (index, o) in routed.outcomes().iter().enumerate() {
+            match o {
+                RouteOutcome::DeadLettered { reason, .. } => {
+                    dead_lettered += 1;
+                    errors.push(EventError {
+                        index,
+                        code: reason.code().into(),
+                        message: reason.to_string(),
+                    });
+                }
+                _ => accepted += 1,
+            }
+        }
+
+        let mut pending = Vec::with_capacity(routed.len());
+        let mut refused: Option<kafka_net::Error> = None;
+        let mut topics = inner.topics.borrow_mut();
+        let mut value = inner.value.borrow_mut();
+        let mut headers: Vec<HeaderRef<'_>> = Vec::with_capacity(8);
+        let source_header = inner.options.source_header.as_bytes();
+        let whole_body_record = batch_whole && routed.records().any(|r| !r.is_dead_letter());
+
+        if whole_body_record {
+            // mParticle's "send as batch": the body is the record, keyed by
+            // the first event's key. Invalid events travel inside it.
+            let key = routed
+                .records()
+                .find(|r| !r.is_dead_letter())
+                .and_then(|r| r.key());
+            let topic = inner.router.borrow().default_topic().to_owned();
+            headers.push(HeaderRef {
+                key: b"event_type",
+                value: Some(b"batch"),
+            });
+            if let Some(src) = request.source.as_deref() {
+                headers.push(HeaderRef {
+                    key: source_header,
+                    value: Some(src.as_bytes()),
+                });
+            }
+            let record = RecordRef {
+                topic: &topic,
+                partition: None,
+                key,
+                value: Some(&request.body),
+                headers: &headers,
+                timestamp,
+            };
+            let counters = counters_of(&inner.metrics, &mut topics, &topic);
+            match inner.producer.send(record) {
+                Ok(delivery) => {
+                    counters.events_in.fetch_add(1, RELAXED);
+                    pending.push(Pending {
+                        delivery,
+                        counters,
+                        meant_for: None,
+                    });
+                }
+                Err(e) => refused = Some(e),
+            }
+            accepted += dead_lettered;
+            dead_lettered = 0;
+            errors.clear();
+        } else {
+            for record in routed.records() {
+                value.clear();
+                for chunk in record.value_chunks() {
+                    value.extend_from_slice(chunk);
+                }
+                headers.clear();
+                headers.extend(
+                    record
+                        .headers()
+                        .map(|(key, value)| HeaderRef { key, value }),
+                );
+                if let Some(src) = request.source.as_deref() {
+                    headers.push(HeaderRef {
+                        key: source_header,
+                        value: Some(src.as_bytes()),
+                    });
+                }
+                let r = RecordRef {
+                    topic: record.topic(),
+                    partition: record.partition(),
+                    key: record.key(),
+                    value: Some(&value),
+                    headers: &headers,
+                    timestamp,
+                };
+                match inner.producer.send(r) {
+                    Ok(delivery) => {
+                        let counters = counters_of(&inner.metrics, &mut topics, record.topic());
+                        counters.events_in.fetch_add(1, RELAXED);
+                        let meant_for = if record.is_dead_letter() {
+                            record
+                                .header(&inner.options.dlq_topic_header)
+                                .and_then(|t| std::str::from_utf8(t).ok())
+                                .map(|t| counters_of(&inner.metrics, &mut topics, t))
+                        } else {
+                            None
+                        };
+                        pending.push(Pending {
+                            delivery,
+                            counters,
+                            meant_for,
+                        });
+                    }
+                    Err(e) => {
+                        refused = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        drop((topics, value, headers));
+        drop(routed);
+        inner
+            .metrics
+            .set_bytes_in_flight(inner.producer.buffered_bytes() as i64);
+
+        if let Some(e) = refused {
+            // Records already handed over still go out; the client retries
+            // the whole request.
+            let reason = match e {
+                kafka_net::Error::Append(AppendError::BufferFull) => {
+                    "producer buffer full".to_owned()
+                }
+                e => format!("producer refused a record: {e}"),
+            };
+            tracing::debug!(%reason, "request answered 503");
+            return self.unavailable(reason);
+        }
+
+        let inner = self.inner.clone();
+        let started = Instant::now();
+        Box::pin(async move {
+            let timeout = inner.options.request_timeout;
+            let settle = settle(&inner, pending);
+            let failure = match tokio::time::timeout(timeout, settle).await {
+                Ok(failure) => failure,
+                Err(_) => Some(format!(
+                    "records not settled within {} ms",
+                    timeout.as_millis()
+                )),
+            };
+            inner.metrics.observe_produce_latency(started.elapsed());
+            inner
+                .metrics
+                .set_bytes_in_flight(inner.producer.buffered_bytes() as i64);
+            match failure {
+                None => IngestOutcome::settled(accepted, dead_lettered, errors),
+                Some(reason) => {
+                    tracing::debug!(%reason, "request answered 503");
+                    IngestOutcome::unavailable(Some(inner.options.retry_after), reason)
+                }
+            }
+        })
+    }
+
+    fn ready(&self) -> bool {
+        let inner = &self.inner;
+        inner.producer.fatal_error().is_none()
+            && (inner.reached.get() || inner.producer.producer_identity().0 >= 0)
+    }
+}
+
+/// Awaits every record; returns why one is not persisted, if one is not.
+async fn settle(inner: &Inner, pending: Vec<Pending>) -> Option<String> {
+    let mut failure = None;
+    for p in pending {
+        match p.delivery.await {
+            Ok(Outcome::Persisted { .. }) => {
+                inner.reached.set(true);
+                inner.broker.set(BrokerState::Up);
+                p.counters.events_out.fetch_add(1, RELAXED);
+                if let Some(m) = p.meant_for {
+                    m.dead_lettered.fetch_add(1, RELAXED);
+                }
+            }
+            Ok(Outcome::NotPersisted(e)) => {
+                inner.broker.set(BrokerState::Down);
+                failure.get_or_insert_with(|| format!("not persisted: {e}"));
+            }
+            Ok(Outcome::PossiblyPersisted(e)) => {
+                inner.broker.set(BrokerState::Down);
+                failure.get_or_insert_with(|| format!("possibly not persisted: {e}"));
+            }
+            Err(e) => {
+                failure.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    failure
+}
+
+fn counters_of(
+    metrics: &WorkerMetrics,
+    cache: &mut HashMap<Box<str>, Arc<TopicCounters>>,
+    topic: &str,
+) -> Arc<TopicCounters> {
+    if let Some(c) = cache.get(topic) {
+        return c.clone();
+    }
+    let c = metrics.topic(topic);
+    cache.insert(topic.into(), c.clone());
+    c
+}
+
+const RELAXED: std::sync::atomic::Ordering = std::sync::atomic::Ordering::Relaxed;
+
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
