@@ -1,0 +1,110 @@
+//! The command line: `--version`, `check-config`, and secrets kept out of
+//! the logs.
+
+mod common;
+
+use std::process::Command;
+
+use common::Forwarder;
+use forwarder_e2e::broker::{Broker, Storage, TempDir};
+
+fn forwarder() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_forwarder"))
+}
+
+#[test]
+fn version_is_printed() {
+    let out = forwarder().arg("--version").output().expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+}
+
+#[test]
+fn check_config_accepts_the_defaults_and_names_bad_keys() {
+    let dir = TempDir::new("check-config");
+    let defaults = forwarder().arg("print-defaults").output().expect("run");
+    assert!(defaults.status.success());
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, &defaults.stdout).expect("write");
+    let out = forwarder()
+        .arg("check-config")
+        .arg(&good)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    for (text, key) in [
+        ("[router]\ndefault_topic='e'\nmutli_topic=true\n", "mutli_topic"),
+        (
+            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n'lingr.ms'=1\n[router]\ndefault_topic='e'\n",
+            "lingr.ms",
+        ),
+        ("[ingest]\nlisten='x'\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n[router]\ndefault_topic='e'\n", "ingest.listen"),
+        ("wokers=2\n[router]\ndefault_topic='e'\n", "wokers"),
+    ] {
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, text).expect("write");
+        let out = forwarder().arg("check-config").arg(&bad).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "{key} not named in: {err}");
+        // `run` refuses it the same way, before starting anything.
+        let out = forwarder()
+            .args(["run", "--config"])
+            .arg(&bad)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{text}");
+    }
+}
+
+#[test]
+fn secrets_from_the_environment_never_reach_the_logs() {
+    let broker = Broker::start(Storage::Memory);
+    let config = format!(
+        r#"[log]
+level = "trace"
+[ingest]
+listen = "127.0.0.1:{{PORT}}"
+write_keys = [{{ key = "key-never-logged" }}]
+[kafka]
+"bootstrap.servers" = "{}"
+"security.protocol" = "sasl_plaintext"
+"sasl.allow.plaintext" = true
+"sasl.mechanism" = "SCRAM-SHA-256"
+"sasl.username" = "alice"
+[router]
+default_topic = "events"
+"#,
+        broker.addr()
+    );
+    let mut fwd = Forwarder::start_with_env(
+        &config,
+        &[
+            ("FORWARDER_KAFKA__SASL_PASSWORD", "password-never-logged"),
+            ("RUST_LOG", "trace"),
+        ],
+    );
+    let _ = common::request(
+        fwd.port,
+        "POST",
+        "/v1/track",
+        Some("key-never-logged"),
+        br#"{"type":"track","event":"E","userId":"u"}"#,
+        &[],
+    );
+    let status = fwd.terminate();
+    let log = fwd.log();
+    assert!(status.code().is_some(), "{log}");
+    assert!(
+        log.contains("sasl"),
+        "the log shows the security settings:\n{log}"
+    );
+    assert!(!log.contains("password-never-logged"), "{log}");
+    assert!(!log.contains("key-never-logged"), "{log}");
+}
