@@ -44,6 +44,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -1256,10 +1257,14 @@ impl Router {
             .map(|(k, v)| k.len() + v.map_or(0, |v| v.len()))
             .sum();
 
-        let text = &mut self.work.text;
+        // The error text, with the truncation note, then JSON-escaped; both
+        // in reused buffers.
+        let Work { text, name, .. } = &mut self.work;
+        name.clear();
+        let _ = write!(name, "{reason}{TRUNCATED}");
+        let message_len = name.len() - TRUNCATED.len();
         text.clear();
-        let message = reason.to_string();
-        scan::write_json_string(format!("{message}{TRUNCATED}").as_bytes(), text);
+        scan::write_json_string(name, text);
         let fixed = br#"{"event":"","error":}"#.len() + text.len() + header_len;
         let budget = self.message_max_bytes.saturating_sub(fixed);
 
@@ -1271,7 +1276,7 @@ impl Router {
         if cut {
             arena.extend_from_slice(text);
         } else {
-            scan::write_json_string(message.as_bytes(), arena);
+            scan::write_json_string(&name[..message_len], arena);
         }
         arena.push(b'}');
         let chunk_start = out.chunks.len();
@@ -1335,17 +1340,21 @@ fn string_span(out: &mut Routed, buf: &[u8], v: Val) -> Span {
 /// the arena with the original kept.
 fn event_topic(out: &mut Routed, buf: &[u8], t: Val) -> TopicRef {
     let original = string_span(out, buf, t);
-    let name = out.bytes(original);
-    if topic::is_legal(name) {
+    if topic::is_legal(out.bytes(original)) {
         return TopicRef {
             topic: original,
             original: None,
         };
     }
     let at = out.arena.len();
-    let mut sanitized = Vec::new();
-    topic::sanitize_into(name, &mut sanitized);
-    out.arena.extend_from_slice(&sanitized);
+    let range = original.start as usize..original.end as usize;
+    match original.src {
+        Src::Body => out
+            .arena
+            .extend_from_slice(buf.get(range).unwrap_or_default()),
+        _ => out.arena.extend_from_within(range),
+    }
+    topic::sanitize_tail(&mut out.arena, at);
     TopicRef {
         topic: Span::arena(at, out.arena.len()),
         original: Some(original),

@@ -51,6 +51,31 @@ pub fn sanitize_into(name: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Sanitises `buf[start..]` in place (UTF-8 text), as [`sanitize_into`]
+/// would; the result is never longer than the input.
+pub fn sanitize_tail(buf: &mut Vec<u8>, start: usize) {
+    let mut write = start;
+    for read in start..buf.len() {
+        let c = buf[read];
+        let out = match c {
+            // A continuation byte: part of a character already replaced.
+            0x80..=0xBF => continue,
+            c if legal(c) => c,
+            _ => b'_',
+        };
+        if write - start == MAX_TOPIC_LEN {
+            break;
+        }
+        buf[write] = out;
+        write += 1;
+    }
+    buf.truncate(write);
+    let written = &mut buf[start..];
+    if written == b"." || written == b".." {
+        written.fill(b'_');
+    }
+}
+
 /// The sanitised form of `name` as a `String`.
 pub fn sanitize(name: &str) -> String {
     let mut out = Vec::with_capacity(name.len().min(MAX_TOPIC_LEN));
@@ -82,6 +107,19 @@ mod tests {
         }
         assert!(!is_legal(b"$my collection$ %"));
         assert!(!is_legal(b""));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn in_place_matches_copying(name in "\\PC{0,300}", prefix in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4)) {
+            let mut copy = Vec::new();
+            sanitize_into(name.as_bytes(), &mut copy);
+            let mut buf = prefix.clone();
+            buf.extend_from_slice(name.as_bytes());
+            sanitize_tail(&mut buf, prefix.len());
+            proptest::prop_assert_eq!(&buf[..prefix.len()], &prefix[..]);
+            proptest::prop_assert_eq!(&buf[prefix.len()..], &copy[..]);
+        }
     }
 
     #[test]
