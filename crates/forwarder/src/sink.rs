@@ -8,6 +8,9 @@
 //! outcome within `ingest.request_timeout_ms` — is a 503 with
 //! `Retry-After`: the SDKs retry, so an event may be written twice but an
 //! event answered 2xx is never lost.
+//!
+//! A worker that has not reached a broker yet still takes requests; they
+//! wait for the broker up to `ingest.request_timeout_ms`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -117,9 +120,6 @@ impl EventSink for Sink {
         let inner = &self.inner;
         if let Some(e) = inner.producer.fatal_error() {
             return self.unavailable(format!("producer failed: {e}"));
-        }
-        if !self.ready() {
-            return self.unavailable("no broker reached yet");
         }
         let batch_whole = inner.options.batch_mode == BatchMode::Batch
             && matches!(request.endpoint, Endpoint::Batch | Endpoint::Import);
@@ -293,6 +293,9 @@ impl EventSink for Sink {
         })
     }
 
+    /// Ready once the producer holds a producer id from a broker (the
+    /// idempotent producer asks for one at start) or a record has been
+    /// persisted, and the producer has not failed.
     fn ready(&self) -> bool {
         let inner = &self.inner;
         inner.producer.fatal_error().is_none()

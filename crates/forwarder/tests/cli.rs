@@ -67,9 +67,11 @@ fn check_config_accepts_the_defaults_and_names_bad_keys() {
 fn secrets_from_the_environment_never_reach_the_logs() {
     let broker = Broker::start(Storage::Memory);
     let config = format!(
-        r#"[log]
+        r#"shutdown_timeout_secs = 2
+[log]
 level = "trace"
 [ingest]
+request_timeout_ms = 1000
 listen = "127.0.0.1:{{PORT}}"
 write_keys = [{{ key = "key-never-logged" }}]
 [kafka]

@@ -126,10 +126,31 @@ fn key_of(m: &Value) -> String {
         .to_owned()
 }
 
+/// `io.engine` values to run the routing test with: epoll always,
+/// io_uring where the kernel allows it.
+fn engines() -> Vec<&'static str> {
+    forwarder_e2e::engines()
+        .into_iter()
+        .map(|e| e.name())
+        .collect()
+}
+
 #[test]
 fn sdk_events_land_on_their_topics_with_keys_headers_enrichment_avro_and_dead_letters() {
+    for engine in engines() {
+        eprintln!("io.engine = {engine}");
+        sdk_events_on(engine);
+    }
+}
+
+fn sdk_events_on(engine: &str) {
     let broker = start_broker(None);
-    let fwd = Forwarder::start(&config(&broker.addr(), "", "", ""));
+    let fwd = Forwarder::start(&config(
+        &broker.addr(),
+        "",
+        &format!("\"io.engine\" = \"{engine}\""),
+        "",
+    ));
     fwd.wait_ready();
 
     let mut sent: Vec<(String, Value)> = Vec::new();

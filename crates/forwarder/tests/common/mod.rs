@@ -216,12 +216,7 @@ impl KeepAlive {
 
     /// Posts `body` and reads one response: status, headers (lower-case
     /// names) and body.
-    pub fn post(
-        &mut self,
-        path: &str,
-        write_key: &str,
-        body: &[u8],
-    ) -> std::io::Result<Response> {
+    pub fn post(&mut self, path: &str, write_key: &str, body: &[u8]) -> std::io::Result<Response> {
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
              Authorization: Basic {}\r\nContent-Length: {}\r\n\r\n",
