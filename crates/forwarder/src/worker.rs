@@ -118,9 +118,23 @@ fn run(
             .await
             .map_err(|e| format!("server: {e}"))?;
         drop(sink);
-        match Rc::try_unwrap(producer) {
-            Ok(producer) => producer.close().await,
-            Err(producer) => producer.flush().await,
+        // Every request is answered by now, and a 200 was only sent for
+        // persisted records: what the producer still holds belongs to
+        // requests answered 503. Flush it, but not forever (the broker may
+        // be gone).
+        let bound = Duration::from_secs(settings.config.shutdown_timeout_secs) / 2;
+        let close = async move {
+            match Rc::try_unwrap(producer) {
+                Ok(producer) => producer.close().await,
+                Err(producer) => producer.flush().await,
+            }
+        };
+        if tokio::time::timeout(bound, close).await.is_err() {
+            tracing::warn!(
+                worker,
+                "gave up flushing after {} s; the records left belong to requests answered 503",
+                bound.as_secs()
+            );
         }
         tracing::debug!(worker, "worker drained");
         Ok(())

@@ -485,3 +485,29 @@ fn batch_mode_sends_a_whole_body_as_one_record() {
     let sent: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(value, sent);
 }
+
+#[test]
+fn sigterm_with_the_broker_unreachable_exits_0_and_answered_nothing_2xx() {
+    let nobody = format!("127.0.0.1:{}", free_port());
+    let mut fwd = Forwarder::start(&config(
+        &nobody,
+        "shutdown_timeout_secs = 4",
+        "",
+        "request_timeout_ms = 500",
+    ));
+    let (s, ready) = request(fwd.port, "GET", "/ready", None, b"", &[]).expect("get");
+    assert_eq!(s, 503, "{ready}");
+    let mut conn = KeepAlive::connect(fwd.port).expect("connect");
+    let (s, headers, body) = conn
+        .post(
+            "/v1/track",
+            "seg-key",
+            br#"{"type":"track","event":"E","userId":"u"}"#,
+        )
+        .expect("post");
+    assert_eq!(s, 503, "{body}");
+    assert!(headers.iter().any(|(k, v)| k == "retry-after" && v == "1"));
+    drop(conn);
+    let status = fwd.terminate();
+    assert!(status.success(), "exit {status}:\n{}", fwd.log());
+}
