@@ -152,10 +152,11 @@ pub struct ProducerConfig {
     pub partitioner: Partitioner,
     /// `compression.type` (alias `compression.codec`): `none`, `gzip`,
     /// `snappy`, `lz4` or `zstd`. Default `none`. Each batch is compressed
-    /// once, when it is sealed; `batch.size`, `buffer.memory` and
-    /// `message.max.bytes` still count uncompressed bytes, as librdkafka and
-    /// the Java client count them. A codec this build lacks (its cargo
-    /// feature off) is refused.
+    /// once, when it is sealed; `batch.size` and `buffer.memory` count
+    /// uncompressed bytes, as librdkafka and the Java client do, while a
+    /// Produce request is filled up to `message.max.bytes` by the batches'
+    /// compressed sizes. A codec this build lacks (its cargo feature off) is
+    /// refused.
     pub compression: Compression,
     /// `compression.level`: the codec's level, or `None` (`-1`) for its
     /// default (gzip 6, zstd 3). gzip takes 0–9, zstd its own range (1–22
