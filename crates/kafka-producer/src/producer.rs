@@ -2227,6 +2227,47 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "zstd")]
+    fn compressed_seal_keeps_accounting_and_recycles_the_buffer() {
+        use kafka_wire::compression::Decompressor;
+        use kafka_wire::record::{Compression, RecordBatch};
+        let (mut p, now) = producer(&[("compression.type", "zstd")]);
+        let ti = with_topic(&mut p, "t", 1);
+        p.id_state = IdState::Ready;
+        let pi = p.topics[ti].parts[0];
+        let value = br#"{"type":"track","event":"Order Completed","userId":"u-1"}"#;
+        for _ in 0..50 {
+            p.append(rec("t", Some(b"k"), value), now).unwrap();
+        }
+        p.close_open(pi);
+        let uncompressed = p.parts[pi].queue[0].bytes;
+        let buffered = p.buffered;
+        p.seal(pi, 0);
+        let b = &p.parts[pi].queue[0];
+        let BatchData::Sealed(bytes) = &b.data else {
+            panic!("not sealed");
+        };
+        let view = RecordBatch::parse(bytes.clone()).unwrap();
+        view.verify_crc().unwrap();
+        assert_eq!(view.compression(), Compression::Zstd);
+        assert_eq!(view.base_sequence(), 0);
+        // Accounting stays on uncompressed bytes; the wire size is smaller.
+        assert_eq!((b.bytes, p.buffered), (uncompressed, buffered));
+        assert!(b.wire_len() < uncompressed / 4, "{}", b.wire_len());
+        let n = view
+            .records_decompressed(&mut Decompressor::new())
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|r| r.value.as_deref() == Some(&value[..]))
+            .count();
+        assert_eq!(n, 50);
+        // The builder's buffer is kept and starts the next batch.
+        assert_eq!(p.spare_buffers.len(), 1);
+        p.append(rec("t", Some(b"k"), value), now).unwrap();
+        assert!(p.spare_buffers.is_empty());
+    }
+
+    #[test]
     fn seal_assigns_wrapping_sequences() {
         let (mut p, now) = producer(&[]);
         let ti = with_topic(&mut p, "t", 1);
