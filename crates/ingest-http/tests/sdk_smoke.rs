@@ -1,8 +1,7 @@
 //! The official Segment and RudderStack Python SDKs against the server.
 //!
 //! Needs `python3` with `segment-analytics-python` and `rudder-sdk-python`
-//! (`pip install segment-analytics-python rudder-sdk-python`), so it is
-//! ignored by default: `cargo test -p ingest-http --test sdk_smoke -- --ignored`.
+//! (`scripts/setup-test-deps` installs both).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -41,7 +40,6 @@ impl EventSink for Recorder {
 }
 
 #[test]
-#[ignore = "needs python3 with segment-analytics-python and rudder-sdk-python"]
 fn python_sdks_are_accepted() {
     let http = HttpConfig::new([
         WriteKey::with_source("seg-key", "segment"),
