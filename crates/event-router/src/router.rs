@@ -285,43 +285,49 @@ struct EventView {
     batch: Option<Val>,
 }
 
+/// `name == lit`, compared as fixed-size arrays (no `memcmp` call).
+#[inline(always)]
+fn is<const N: usize>(name: &[u8], lit: &[u8; N]) -> bool {
+    name.len() == N && name.first_chunk::<N>() == Some(lit)
+}
+
 impl EventView {
     fn field(&self, name: &[u8]) -> Option<Option<Val>> {
-        Some(match name {
-            b"type" => self.typ,
-            b"event" => self.event,
-            b"userId" => self.user_id,
-            b"anonymousId" => self.anonymous_id,
-            b"messageId" => self.message_id,
-            b"groupId" => self.group_id,
-            b"previousId" => self.previous_id,
-            b"timestamp" => self.timestamp,
-            b"originalTimestamp" => self.original_timestamp,
-            b"sentAt" => self.sent_at,
-            b"receivedAt" => self.received_at,
-            b"context" => self.context,
-            b"integrations" => self.integrations,
-            b"batch" => self.batch,
+        Some(match name.len() {
+            4 if is(name, b"type") => self.typ,
+            5 if is(name, b"event") => self.event,
+            5 if is(name, b"batch") => self.batch,
+            6 if is(name, b"userId") => self.user_id,
+            6 if is(name, b"sentAt") => self.sent_at,
+            7 if is(name, b"groupId") => self.group_id,
+            7 if is(name, b"context") => self.context,
+            9 if is(name, b"messageId") => self.message_id,
+            9 if is(name, b"timestamp") => self.timestamp,
+            10 if is(name, b"previousId") => self.previous_id,
+            10 if is(name, b"receivedAt") => self.received_at,
+            11 if is(name, b"anonymousId") => self.anonymous_id,
+            12 if is(name, b"integrations") => self.integrations,
+            17 if is(name, b"originalTimestamp") => self.original_timestamp,
             _ => return None,
         })
     }
 
     fn record(&mut self, name: &[u8], value: Val) {
-        let slot = match name {
-            b"type" => &mut self.typ,
-            b"event" => &mut self.event,
-            b"userId" => &mut self.user_id,
-            b"anonymousId" => &mut self.anonymous_id,
-            b"messageId" => &mut self.message_id,
-            b"groupId" => &mut self.group_id,
-            b"previousId" => &mut self.previous_id,
-            b"timestamp" => &mut self.timestamp,
-            b"originalTimestamp" => &mut self.original_timestamp,
-            b"sentAt" => &mut self.sent_at,
-            b"receivedAt" => &mut self.received_at,
-            b"context" => &mut self.context,
-            b"integrations" => &mut self.integrations,
-            b"batch" => &mut self.batch,
+        let slot = match name.len() {
+            4 if is(name, b"type") => &mut self.typ,
+            5 if is(name, b"event") => &mut self.event,
+            5 if is(name, b"batch") => &mut self.batch,
+            6 if is(name, b"userId") => &mut self.user_id,
+            6 if is(name, b"sentAt") => &mut self.sent_at,
+            7 if is(name, b"groupId") => &mut self.group_id,
+            7 if is(name, b"context") => &mut self.context,
+            9 if is(name, b"messageId") => &mut self.message_id,
+            9 if is(name, b"timestamp") => &mut self.timestamp,
+            10 if is(name, b"previousId") => &mut self.previous_id,
+            10 if is(name, b"receivedAt") => &mut self.received_at,
+            11 if is(name, b"anonymousId") => &mut self.anonymous_id,
+            12 if is(name, b"integrations") => &mut self.integrations,
+            17 if is(name, b"originalTimestamp") => &mut self.original_timestamp,
             _ => return,
         };
         *slot = Some(value);
@@ -340,7 +346,7 @@ fn scan_member(
     scratch: &mut Vec<u8>,
 ) -> Result<(), Stop> {
     let name = decoded(buf, key, scratch);
-    if name == b"integrations" && s.peek() == Some(b'{') {
+    if is(name, b"integrations") && s.peek() == Some(b'{') {
         let mut kafka = [None; 3];
         let v = s.object(depth, |k, v| {
             match decoded(buf, k, scratch) {
