@@ -206,10 +206,23 @@ impl<'a> HeaderRef<'a> {
 
 #[inline]
 fn bytes_field_len(b: Option<&[u8]>) -> usize {
-    match b {
+    len_field_len(b.map(<[u8]>::len))
+}
+
+/// The size of a bytes field of `n` bytes (`None`: null).
+#[inline]
+fn len_field_len(n: Option<usize>) -> usize {
+    match n {
         None => 1,
-        Some(b) => varint_len(b.len() as i32) + b.len(),
+        Some(n) => varint_len(n as i32) + n,
     }
+}
+
+/// The total length of a value given as parts (saturating: parts may
+/// repeat a slice).
+#[inline]
+fn parts_len(parts: &[&[u8]]) -> usize {
+    parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()))
 }
 
 /// The size of a record's body (after its length prefix).
@@ -218,14 +231,14 @@ fn record_body_len(
     timestamp_delta: i64,
     offset_delta: i32,
     key: Option<&[u8]>,
-    value: Option<&[u8]>,
+    value_len: Option<usize>,
     headers: &[HeaderRef<'_>],
 ) -> usize {
     let mut n = 1 // attributes
         + varlong_len(timestamp_delta)
         + varint_len(offset_delta)
         + bytes_field_len(key)
-        + bytes_field_len(value)
+        + len_field_len(value_len)
         + varint_len(headers.len() as i32);
     for h in headers {
         n += varint_len(h.key.len() as i32) + h.key.len() + bytes_field_len(h.value);
@@ -313,12 +326,34 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[HeaderRef<'_>],
     ) -> usize {
+        self.size_of(timestamp, key, value.map(<[u8]>::len), headers)
+    }
+
+    /// As [`Self::record_size`], for a value given as parts written one
+    /// after the other (see [`Self::append_parts`]).
+    pub fn record_size_parts(
+        &self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value_parts: &[&[u8]],
+        headers: &[HeaderRef<'_>],
+    ) -> usize {
+        self.size_of(timestamp, key, Some(parts_len(value_parts)), headers)
+    }
+
+    fn size_of(
+        &self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value_len: Option<usize>,
+        headers: &[HeaderRef<'_>],
+    ) -> usize {
         let delta = if self.count == 0 {
             0
         } else {
             timestamp.wrapping_sub(self.base_timestamp)
         };
-        let body = record_body_len(delta, self.count, key, value, headers);
+        let body = record_body_len(delta, self.count, key, value_len, headers);
         varint_len(body as i32) + body
     }
 
@@ -331,11 +366,41 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[HeaderRef<'_>],
     ) -> Result<(), AppendError> {
+        let value_len = value.map(<[u8]>::len);
+        let parts = value.as_ref().map(std::slice::from_ref);
+        self.append_value(timestamp, key, parts, value_len, headers)
+    }
+
+    /// As [`Self::append`], with a (non-null) value given as parts: the
+    /// value is their concatenation. Its length is summed up front and each
+    /// part is copied once, straight into the batch; the bytes are the same
+    /// as [`Self::append`] of the joined value.
+    pub fn append_parts(
+        &mut self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value_parts: &[&[u8]],
+        headers: &[HeaderRef<'_>],
+    ) -> Result<(), AppendError> {
+        let value_len = Some(parts_len(value_parts));
+        self.append_value(timestamp, key, Some(value_parts), value_len, headers)
+    }
+
+    /// Appends a record whose value (`None`: null) is `value` joined, of
+    /// `value_len` bytes in all.
+    fn append_value(
+        &mut self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[&[u8]]>,
+        value_len: Option<usize>,
+        headers: &[HeaderRef<'_>],
+    ) -> Result<(), AppendError> {
         const MAX_FIELD: usize = i32::MAX as usize / 2;
-        let too_big = |b: Option<&[u8]>| b.is_some_and(|b| b.len() > MAX_FIELD);
-        if too_big(key) || too_big(value) || headers.len() > MAX_FIELD {
-            let n = key.map_or(0, <[u8]>::len).max(value.map_or(0, <[u8]>::len));
-            return Err(AppendError::FieldTooLarge(n));
+        let key_len = key.map_or(0, <[u8]>::len);
+        let val_len = value_len.unwrap_or(0);
+        if key_len > MAX_FIELD || val_len > MAX_FIELD || headers.len() > MAX_FIELD {
+            return Err(AppendError::FieldTooLarge(key_len.max(val_len)));
         }
         if self.count == i32::MAX {
             return Err(AppendError::BatchFull);
@@ -345,7 +410,7 @@ impl BatchBuilder {
         }
         let timestamp_delta = timestamp.wrapping_sub(self.base_timestamp);
         let offset_delta = self.count;
-        let body = record_body_len(timestamp_delta, offset_delta, key, value, headers);
+        let body = record_body_len(timestamp_delta, offset_delta, key, value_len, headers);
         if body > MAX_FIELD {
             return Err(AppendError::FieldTooLarge(body));
         }
@@ -379,10 +444,12 @@ impl BatchBuilder {
             }
         }
         match value {
-            Some(v) => {
-                n += write_uvarint(&mut head[n..], zigzag_encode32(v.len() as i32));
+            Some(parts) => {
+                n += write_uvarint(&mut head[n..], zigzag_encode32(val_len as i32));
                 buf.put_slice(&head[..n]);
-                buf.put_slice(v);
+                for part in parts {
+                    buf.put_slice(part);
+                }
             }
             None => {
                 head[n] = 0x01;
@@ -992,6 +1059,45 @@ mod tests {
             producer_epoch: 1,
             base_sequence: 40,
         })
+    }
+
+    #[test]
+    fn parts_are_written_as_one_value() {
+        let headers = [HeaderRef::new("h", b"x")];
+        let cases: [&[&[u8]]; 5] = [
+            &[b"{\"a\":", b"1", b"}"],
+            &[b"", b"abc", b""],
+            &[b"abc"],
+            &[b""],
+            &[],
+        ];
+        for parts in cases {
+            let joined = parts.concat();
+            let mut whole = BatchBuilder::with_capacity(64);
+            let mut split = BatchBuilder::with_capacity(64);
+            for ts in [1_000, 1_003] {
+                let size = split.record_size_parts(ts, Some(b"k"), parts, &headers);
+                assert_eq!(
+                    size,
+                    whole.record_size(ts, Some(b"k"), Some(&joined), &headers)
+                );
+                whole
+                    .append(ts, Some(b"k"), Some(&joined), &headers)
+                    .unwrap();
+                let before = split.len();
+                split.append_parts(ts, Some(b"k"), parts, &headers).unwrap();
+                assert_eq!(split.len() - before, size);
+            }
+            let whole = whole.seal(ProducerFields::NONE);
+            let split = split.seal(ProducerFields::NONE);
+            assert_eq!(whole, split, "{parts:?}");
+            let batch = RecordBatch::parse(split).unwrap();
+            batch.verify_crc().unwrap();
+            for r in batch.records().unwrap() {
+                // No parts is an empty value, not a null one.
+                assert_eq!(r.unwrap().value.as_deref(), Some(&joined[..]));
+            }
+        }
     }
 
     #[test]
