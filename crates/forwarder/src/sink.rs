@@ -20,9 +20,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use event_router::{Outcome as RouteOutcome, Routed, Router};
+use bytes::{Bytes, BytesMut};
+use event_router::{DlqReason, Outcome as RouteOutcome, Routed, Router};
 use ingest_http::metrics::{BrokerGauge, BrokerState, TopicCounters, WorkerMetrics};
-use ingest_http::{Endpoint, EventError, EventSink, IngestOutcome, IngestRequest};
+use ingest_http::{Endpoint, EventError, EventSink, IngestOutcome, IngestRequest, Status};
 use kafka_net::{AppendError, Delivery, HeaderRef, Outcome, Producer, RecordRef};
 
 use crate::config::BatchMode;
@@ -124,11 +125,34 @@ impl EventSink for Sink {
         let batch_whole = inner.options.batch_mode == BatchMode::Batch
             && matches!(request.endpoint, Endpoint::Batch | Endpoint::Import);
         let mut routed = inner.routed.borrow_mut();
-        inner
-            .router
-            .borrow_mut()
-            .route(request.body.clone(), request.received, &mut routed);
+        let mut router = inner.router.borrow_mut();
+        router.route(request.body.clone(), request.received, &mut routed);
+        if let Endpoint::Event(ty) = request.endpoint {
+            // `/v1/track` and friends imply the type. The router finds a
+            // missing one in its single pass; only then is the body
+            // rewritten and routed again (rare: senders include `type`).
+            if lacks_type(&routed) {
+                if let Some(body) = imply_type(&request.body, ty.as_str()) {
+                    router.route(body, request.received, &mut routed);
+                }
+            }
+        }
+        drop(router);
         let timestamp = millis(request.received);
+
+        // The events of a batch over `max_event_bytes`: measured by what is
+        // forwarded for each (its record's value). A body within the limit
+        // holds no event over it.
+        let max_event = request.max_event_bytes;
+        if request.body.len() > max_event {
+            if let Some(r) = routed.records().find(|r| r.value_len() > max_event) {
+                let status = Status::TooLarge {
+                    limit: max_event,
+                    index: Some(r.event_index()),
+                };
+                return Box::pin(std::future::ready(IngestOutcome::with_status(status)));
+            }
+        }
 
         // Per-event report, in input order.
         let mut accepted = 0;
@@ -332,6 +356,38 @@ async fn settle(inner: &Inner, pending: Vec<Pending>) -> Option<String> {
     failure
 }
 
+/// Whether `routed` is one event dead-lettered for having no `type`.
+fn lacks_type(routed: &Routed) -> bool {
+    matches!(
+        routed.outcomes(),
+        [RouteOutcome::DeadLettered {
+            reason: DlqReason::MissingField("type"),
+            ..
+        }]
+    )
+}
+
+/// `body` with `"type":"<ty>"` as its first member, when it is an object.
+fn imply_type(body: &[u8], ty: &str) -> Option<Bytes> {
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let open = body.iter().position(|b| !is_ws(b))?;
+    if body[open] != b'{' {
+        return None;
+    }
+    let (head, rest) = body.split_at(open + 1);
+    let empty = rest.iter().find(|b| !is_ws(b)) == Some(&b'}');
+    let mut out = BytesMut::with_capacity(body.len() + ty.len() + 10);
+    out.extend_from_slice(head);
+    out.extend_from_slice(b"\"type\":\"");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(b"\"");
+    if !empty {
+        out.extend_from_slice(b",");
+    }
+    out.extend_from_slice(rest);
+    Some(out.freeze())
+}
+
 fn counters_of(
     metrics: &WorkerMetrics,
     cache: &mut HashMap<Box<str>, Arc<TopicCounters>>,
@@ -350,4 +406,44 @@ const RELAXED: std::sync::atomic::Ordering = std::sync::atomic::Ordering::Relaxe
 fn millis(t: SystemTime) -> i64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imply_type_adds_a_first_member() {
+        let t = |b: &str| imply_type(b.as_bytes(), "track").map(|b| b.to_vec());
+        assert_eq!(
+            t(r#" {"userId":"u"}"#).as_deref(),
+            Some(&br#" {"type":"track","userId":"u"}"#[..])
+        );
+        assert_eq!(t("{ }").as_deref(), Some(&br#"{"type":"track" }"#[..]));
+        assert_eq!(t("{}").as_deref(), Some(&br#"{"type":"track"}"#[..]));
+        assert_eq!(t("[1]"), None);
+        assert_eq!(t("  "), None);
+    }
+
+    #[test]
+    fn only_a_missing_type_is_implied() {
+        let mut router = Router::new(&event_router::RouterConfig::new("events"), 1).unwrap();
+        let mut routed = Routed::new();
+        let now = SystemTime::UNIX_EPOCH;
+        let mut lacks = |body: &'static str| {
+            router.route(Bytes::from_static(body.as_bytes()), now, &mut routed);
+            lacks_type(&routed)
+        };
+        assert!(lacks(r#"{"event":"E","userId":"u"}"#));
+        // Only nested: still missing at the top level.
+        assert!(lacks(
+            r#"{"properties":{"type":"x"},"event":"E","userId":"u"}"#
+        ));
+        assert!(!lacks(r#"{"type":"identify","userId":"u"}"#));
+        assert!(!lacks(r#"{"type":"track","userId":"u"}"#), "other reasons");
+        assert!(!lacks("nope"));
+        assert!(!lacks(
+            r#"{"batch":[{"event":"E","userId":"u"},{"userId":"u"}]}"#
+        ));
+    }
 }

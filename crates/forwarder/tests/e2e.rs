@@ -187,6 +187,19 @@ fn sdk_events_on(engine: &str) {
         .collect();
     assert_eq!(indexes, [0, 1], "{body}");
 
+    // A single-event endpoint implies the type the body leaves out.
+    let untyped = json!({"userId": "implied-u", "messageId": "implied-3"});
+    let (status, body) = request(
+        fwd.port,
+        "POST",
+        "/v1/identify",
+        Some("rudder-key"),
+        untyped.to_string().as_bytes(),
+        &[],
+    )
+    .expect("post");
+    assert_eq!(status, 200, "{body}");
+
     let schema_dir = TempDir::new("avro");
     let schema_path = schema_dir.path().join("product.avsc");
     std::fs::File::create(&schema_path)
@@ -248,11 +261,17 @@ fn sdk_events_on(engine: &str) {
     // Nothing else, and nothing twice, in the routed topics.
     for (topic, n) in &per_topic {
         let in_kafka = log.iter().filter(|r| r["t"] == *topic).count();
-        let extra = usize::from(*topic == "events"); // the plain-HTTP "Fine" event
+        // The plain-HTTP "Fine" and implied-type events.
+        let extra = usize::from(*topic == "events" || *topic == "users");
         assert_eq!(in_kafka, n + extra, "records in {topic}");
     }
     let fine = by_id.get("good-2").expect("valid event of the mixed batch");
     assert_eq!(fine["t"], "events");
+    let implied = by_id.get("implied-3").expect("the implied-type event");
+    assert_eq!(implied["t"], "users");
+    assert_eq!(header(implied, "event_type"), Some("identify"));
+    let v: Value = serde_json::from_str(implied["v"].as_str().expect("value")).expect("JSON");
+    assert_eq!(v["type"], "identify");
 
     let dlq: Vec<&Value> = log.iter().filter(|r| r["t"] == "events-dlq").collect();
     assert_eq!(dlq.len(), 2, "{dlq:?}");
@@ -290,6 +309,26 @@ fn refusals_answer_401_413_and_400() {
     )
     .expect("post");
     assert_eq!(s, 413, "over ingest.max_request_bytes");
+
+    // One event of a batch over ingest.max_event_bytes (32 KiB), the body
+    // within max_request_bytes: 413 naming the event.
+    let over = format!(
+        r#"{{"batch":[{},{{"type":"track","event":"E","userId":"u","properties":{{"pad":"{}"}}}}]}}"#,
+        std::str::from_utf8(event).expect("UTF-8"),
+        "x".repeat(40_000)
+    );
+    let (s, body) = request(
+        fwd.port,
+        "POST",
+        "/v1/batch",
+        Some("seg-key"),
+        over.as_bytes(),
+        &[],
+    )
+    .expect("post");
+    assert_eq!(s, 413, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON answer");
+    assert_eq!(answer["index"], 1, "{body}");
 
     let (s, _) = request(
         fwd.port,

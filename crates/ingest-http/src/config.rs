@@ -48,8 +48,10 @@ pub struct HttpConfig {
     /// Largest request body, counted on the wire and again after gunzip.
     /// Larger gets 413. Default [`DEFAULT_MAX_REQUEST_BYTES`].
     pub max_request_bytes: usize,
-    /// Largest single event: the body of `/v1/track` and friends, or one
-    /// element of `batch`. Larger gets 413. Default [`DEFAULT_MAX_EVENT_BYTES`].
+    /// Largest single event: the body of `/v1/track` and friends (checked
+    /// here), or one element of `batch` (checked by the sink, see
+    /// [`crate::IngestRequest::max_event_bytes`]). Larger gets 413.
+    /// Default [`DEFAULT_MAX_EVENT_BYTES`].
     pub max_event_bytes: usize,
     /// Largest request head. Larger gets 431. Default [`DEFAULT_MAX_HEAD_BYTES`].
     pub max_head_bytes: usize,

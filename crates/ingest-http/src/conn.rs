@@ -53,7 +53,6 @@ use crate::chunked::{ChunkError, ChunkedDecoder};
 use crate::config::HttpConfig;
 use crate::metrics::{WorkerMetrics, CONTENT_TYPE};
 use crate::response::{self, Response, CONTINUE};
-use crate::shape;
 use crate::sink::{Endpoint, IngestOutcome, IngestRequest};
 
 /// Most headers accepted in one request head.
@@ -746,30 +745,18 @@ impl Connection {
         if let Some(m) = &self.metrics {
             m.observe_request_bytes(body.len());
         }
+        // One event's size is its body's. The events of a batch are found
+        // by the sink's router, which reads the body anyway; it checks them
+        // against `max_event_bytes` (carried on the request).
         let max_event = self.config.max_event_bytes;
-        let shape = shape::scan(&body);
-        let mut events = None;
-        if let Some(elements) = shape.as_ref().and_then(|s| s.batch.as_ref()) {
-            if let Some(i) = elements.iter().position(|r| r.len() > max_event) {
-                let r = Response::too_large(&format!("event {i}"), max_event, Some(i));
-                self.push_response(r, close, http10);
-                return;
-            }
-            events = Some(elements.len());
-        } else if shape.is_some() {
-            // One event, posted to its own endpoint or to batch.
-            if body.len() > max_event {
+        let events = match head.endpoint {
+            Endpoint::Event(_) if body.len() > max_event => {
                 let r = Response::too_large("event", max_event, Some(0));
                 self.push_response(r, close, http10);
                 return;
             }
-            events = Some(1);
-        }
-        let body = match (head.endpoint, &shape) {
-            (Endpoint::Event(ty), Some(s)) if !s.has_type && s.batch.is_none() => {
-                imply_type(&body, s, ty.as_str())
-            }
-            _ => body,
+            Endpoint::Event(_) => Some(1),
+            _ => None,
         };
         self.slots.push_back(Slot::Pending {
             id,
@@ -786,6 +773,7 @@ impl Connection {
                 source: head.source,
                 received: now,
                 events,
+                max_event_bytes: max_event,
             },
         });
     }
@@ -924,21 +912,6 @@ fn gunzip(data: &[u8], limit: usize) -> Result<Bytes, GunzipError> {
         return Err(GunzipError::TooLarge);
     }
     Ok(Bytes::from(out))
-}
-
-/// `{"type":"<ty>",` + the rest of the object.
-fn imply_type(body: &Bytes, shape: &shape::Shape, ty: &str) -> Bytes {
-    let split = shape.open + 1;
-    let mut out = BytesMut::with_capacity(body.len() + ty.len() + 10);
-    out.extend_from_slice(&body[..split]);
-    out.extend_from_slice(b"\"type\":\"");
-    out.extend_from_slice(ty.as_bytes());
-    out.extend_from_slice(b"\"");
-    if !shape.empty {
-        out.extend_from_slice(b",");
-    }
-    out.extend_from_slice(&body[split..]);
-    out.freeze()
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //! | method | path | answer |
 //! | --- | --- | --- |
 //! | POST | `/v1/batch`, `/v1/import` | `{"batch":[...]}` to the sink |
-//! | POST | `/v1/track`, `/v1/identify`, `/v1/page`, `/v1/screen`, `/v1/group`, `/v1/alias` | one event to the sink, `type` implied by the path when missing |
+//! | POST | `/v1/track`, `/v1/identify`, `/v1/page`, `/v1/screen`, `/v1/group`, `/v1/alias` | one event to the sink, which implies `type` from the path when missing |
 //! | GET | `/health` | 200 while the process runs |
 //! | GET | `/ready` | 200 once [`EventSink::ready`], else 503 |
 //! | GET | `/metrics` | Prometheus text |
@@ -35,7 +35,6 @@ mod conn;
 pub mod metrics;
 mod response;
 pub mod server;
-mod shape;
 mod sink;
 
 pub use config::{

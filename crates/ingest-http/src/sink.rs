@@ -56,12 +56,14 @@ impl Endpoint {
 
 /// One authenticated, complete, decompressed ingest request.
 ///
-/// For single-event endpoints whose body has no top-level `type`, the body
-/// has already been rewritten to start with `{"type":"<path type>",`, so the
-/// body alone routes correctly. Event sizes have been checked against
-/// [`crate::HttpConfig::max_event_bytes`] where the body's JSON structure
-/// allowed it; a body that is not JSON is passed on unchanged (the router
-/// dead-letters it).
+/// The body is passed on as sent: the front end does not parse JSON (the
+/// sink's router validates, counts and routes the events). For the
+/// single-event endpoints, the sink implies `type` from
+/// [`IngestRequest::endpoint`] when the body has no top-level `type`.
+/// A single-event body has been checked against
+/// [`crate::HttpConfig::max_event_bytes`]; the events of a batch are for
+/// the sink to check against [`IngestRequest::max_event_bytes`], answering
+/// [`Status::TooLarge`] with the event's index.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct IngestRequest {
@@ -73,9 +75,13 @@ pub struct IngestRequest {
     pub source: Option<Arc<str>>,
     /// When the last byte of the request was received (becomes `receivedAt`).
     pub received: SystemTime,
-    /// Events found in the body by the size check (`None` when its structure
-    /// was not recognised).
+    /// Events in the body when the endpoint says so (`Some(1)` for the
+    /// single-event endpoints); `None` for a batch, whose events only the
+    /// sink counts.
     pub events: Option<usize>,
+    /// The largest event the sink may accept, in bytes (the front end's
+    /// [`crate::HttpConfig::max_event_bytes`]).
+    pub max_event_bytes: usize,
 }
 
 impl IngestRequest {
@@ -87,6 +93,7 @@ impl IngestRequest {
             source: None,
             received,
             events: None,
+            max_event_bytes: crate::DEFAULT_MAX_EVENT_BYTES,
         }
     }
 }
