@@ -1,11 +1,11 @@
 //! The producer handle and the task that runs the sans-IO call order.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -14,7 +14,7 @@ use kafka_producer::{
     RecordRef, Transmit,
 };
 use kafka_wire::frame::FrameSplitter;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, Notify};
 
 use crate::{conn, Engine, Error};
 
@@ -33,19 +33,53 @@ pub struct Producer {
 }
 
 /// Resolves to the outcome of one record sent with [`Producer::send`].
-/// Dropping it does not cancel the record.
-#[derive(Debug)]
+/// Dropping it does not cancel the record. Await it or drop it: outcomes
+/// are held in send order behind the oldest one not yet taken.
 pub struct Delivery {
-    rx: oneshot::Receiver<Outcome>,
+    shared: Rc<Shared>,
+    id: DeliveryId,
+    /// The outcome was returned (or the driver was found gone).
+    done: bool,
 }
 
 impl Future for Delivery {
     type Output = Result<Outcome, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx)
-            .poll(cx)
-            .map(|r| r.map_err(|_| Error::DriverGone))
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(Err(Error::DriverGone));
+        }
+        let mut waiting = this.shared.waiting.borrow_mut();
+        match waiting.poll(this.id, cx.waker()) {
+            Some(outcome) => {
+                this.done = true;
+                Poll::Ready(Ok(outcome))
+            }
+            None if this.shared.stopped.get() => {
+                waiting.abandon(this.id);
+                this.done = true;
+                Poll::Ready(Err(Error::DriverGone))
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("id", &self.id)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if !self.done {
+            self.shared.waiting.borrow_mut().abandon(self.id);
+        }
     }
 }
 
@@ -66,7 +100,7 @@ pub(crate) struct Shared {
     done: Notify,
     stopped: Cell<bool>,
     closing: Cell<bool>,
-    waiting: RefCell<HashMap<DeliveryId, oneshot::Sender<Outcome>>>,
+    waiting: RefCell<Waiting>,
     /// The write queue of each open connection.
     conns: RefCell<HashMap<ConnId, mpsc::UnboundedSender<Transmit>>>,
     splitter: FrameSplitter,
@@ -91,7 +125,7 @@ impl Producer {
             done: Notify::new(),
             stopped: Cell::new(false),
             closing: Cell::new(false),
-            waiting: RefCell::new(HashMap::new()),
+            waiting: RefCell::new(Waiting::default()),
             conns: RefCell::new(HashMap::new()),
             splitter: FrameSplitter::new(MAX_RESPONSE_FRAME),
         });
@@ -114,16 +148,24 @@ impl Producer {
             .core
             .borrow_mut()
             .append(record, Instant::now())?;
-        let (tx, rx) = oneshot::channel();
-        self.shared.waiting.borrow_mut().insert(id, tx);
+        self.shared.waiting.borrow_mut().insert(id);
         self.shared.wake.notify_one();
-        Ok(Delivery { rx })
+        Ok(Delivery {
+            shared: self.shared.clone(),
+            id,
+            done: false,
+        })
     }
 
     /// As [`Self::send`], but when the buffer is full waits until earlier
     /// records have outcomes and tries again.
     pub async fn send_wait(&self, record: RecordRef<'_>) -> Result<Delivery, Error> {
         loop {
+            // Registering for a wake-up costs a lock: only when full.
+            match self.send(record) {
+                Err(Error::Append(AppendError::BufferFull)) => {}
+                other => return other,
+            }
             let mut freed = pin!(self.shared.space.notified());
             freed.as_mut().enable();
             match self.send(record) {
@@ -240,10 +282,139 @@ impl Shared {
     }
 }
 
+/// The outcome of each record sent, from `send` until its [`Delivery`]
+/// has taken it or was dropped. The producer hands delivery ids out in
+/// sequence, so this is a ring indexed from the oldest id still held: no
+/// hash map (whose random probes missed the cache at every outcome) and no
+/// channel allocated per record.
+#[derive(Debug, Default)]
+struct Waiting {
+    /// The id of `slots[0]`.
+    base: u64,
+    slots: VecDeque<Slot>,
+}
+
+#[derive(Debug)]
+enum Slot {
+    /// No outcome yet; the waker of the task polling its [`Delivery`].
+    Waiting(Option<Waker>),
+    /// The outcome, not taken yet.
+    Ready(Outcome),
+    /// Taken, or its [`Delivery`] was dropped (or an id never sent).
+    Gone,
+}
+
+impl Waiting {
+    /// Adds `id`, which is newer than every id added before.
+    fn insert(&mut self, id: DeliveryId) {
+        if self.slots.is_empty() {
+            self.base = id.0;
+        }
+        let Some(at) = id.0.checked_sub(self.base) else {
+            // Older than the oldest held: never happens with sequential
+            // ids; refuse it rather than misplace it.
+            return;
+        };
+        let Ok(at) = usize::try_from(at) else {
+            return;
+        };
+        while self.slots.len() < at {
+            self.slots.push_back(Slot::Gone);
+        }
+        match self.slots.get_mut(at) {
+            Some(slot) => *slot = Slot::Waiting(None),
+            None => self.slots.push_back(Slot::Waiting(None)),
+        }
+    }
+
+    fn slot(&mut self, id: DeliveryId) -> Option<&mut Slot> {
+        let at = usize::try_from(id.0.checked_sub(self.base)?).ok()?;
+        self.slots.get_mut(at)
+    }
+
+    /// Records the outcome of `id` and wakes its task. Dropped if nobody
+    /// waits for it any more.
+    fn settle(&mut self, id: DeliveryId, outcome: Outcome) {
+        if let Some(slot) = self.slot(id) {
+            if let Slot::Waiting(waker) = slot {
+                let waker = waker.take();
+                *slot = Slot::Ready(outcome);
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    /// Takes the outcome of `id` if it is known; otherwise keeps `waker`
+    /// to wake when it is.
+    fn poll(&mut self, id: DeliveryId, waker: &Waker) -> Option<Outcome> {
+        let slot = self.slot(id)?;
+        match slot {
+            Slot::Ready(_) => {
+                let Slot::Ready(outcome) = std::mem::replace(slot, Slot::Gone) else {
+                    return None;
+                };
+                self.trim();
+                Some(outcome)
+            }
+            Slot::Waiting(w) => {
+                match w {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => *w = Some(waker.clone()),
+                }
+                None
+            }
+            Slot::Gone => None,
+        }
+    }
+
+    /// Nobody will take the outcome of `id`.
+    fn abandon(&mut self, id: DeliveryId) {
+        if let Some(slot) = self.slot(id) {
+            *slot = Slot::Gone;
+            self.trim();
+        }
+    }
+
+    /// Wakes every task still waiting (the driver stopped).
+    fn wake_all(&mut self) {
+        for slot in &mut self.slots {
+            if let Slot::Waiting(w) = slot {
+                if let Some(w) = w.take() {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    fn trim(&mut self) {
+        while let Some(Slot::Gone) = self.slots.front() {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
+/// Marks the driver stopped and wakes every waiting [`Delivery`], also
+/// when the driver task is dropped with its runtime.
+struct StopGuard(Rc<Shared>);
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        self.0.conns.borrow_mut().clear();
+        self.0.stopped.set(true);
+        self.0.space.notify_waiters();
+        self.0.done.notify_waiters();
+        self.0.waiting.borrow_mut().wake_all();
+    }
+}
+
 /// The driver task: applies timers, then drains every output of the state
 /// machine (closes, connects, transmits, events), then sleeps until the
 /// next timer or a wake-up.
 async fn drive(shared: Rc<Shared>) {
+    let guard = StopGuard(shared.clone());
     loop {
         let now = Instant::now();
         let mut delivered = false;
@@ -272,9 +443,7 @@ async fn drive(shared: Rc<Shared>) {
                 if let Event::Delivery(report) = event {
                     let mut waiting = shared.waiting.borrow_mut();
                     for (id, outcome) in report.outcomes() {
-                        if let Some(tx) = waiting.remove(&id) {
-                            let _ = tx.send(outcome);
-                        }
+                        waiting.settle(id, outcome);
                     }
                     delivered = true;
                 }
@@ -303,10 +472,7 @@ async fn drive(shared: Rc<Shared>) {
             None => shared.wake.notified().await,
         }
     }
-    shared.conns.borrow_mut().clear();
-    shared.stopped.set(true);
-    shared.space.notify_waiters();
-    shared.done.notify_waiters();
+    drop(guard);
 }
 
 /// One connection's task: connect, set up, then read and write until the
@@ -325,5 +491,100 @@ async fn run_conn(shared: Rc<Shared>, req: ConnectRequest, rx: mpsc::UnboundedRe
     if let Err(e) = result {
         tracing::warn!(broker = %format_args!("{}:{}", req.host, req.port), "connection failed: {e}");
         shared.disconnected(req.conn);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    /// Counts its wake-ups.
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    fn persisted(offset: i64) -> Outcome {
+        Outcome::Persisted {
+            partition: 0,
+            offset,
+        }
+    }
+
+    fn offset(o: Option<Outcome>) -> Option<i64> {
+        match o {
+            Some(Outcome::Persisted { offset, .. }) => Some(offset),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn waiting_hands_each_outcome_to_its_id_in_any_order_and_shrinks() {
+        let (count, waker) = counter();
+        let mut w = Waiting::default();
+        for id in 10..20 {
+            w.insert(DeliveryId(id));
+        }
+        for id in 10..20 {
+            assert_eq!(offset(w.poll(DeliveryId(id), &waker)), None);
+        }
+        // Outcomes out of order (partitions settle independently).
+        let order = [13, 10, 19, 11, 12, 15, 14, 18, 17, 16];
+        for id in order {
+            w.settle(DeliveryId(id), persisted(id as i64));
+        }
+        assert_eq!(count.0.load(Ordering::SeqCst), 10, "each waiter woken once");
+        for id in order.iter().rev() {
+            assert_eq!(offset(w.poll(DeliveryId(*id), &waker)), Some(*id as i64));
+            assert_eq!(offset(w.poll(DeliveryId(*id), &waker)), None, "taken once");
+        }
+        assert!(w.slots.is_empty(), "drained from the front");
+    }
+
+    #[test]
+    fn waiting_drops_abandoned_outcomes_and_skips_gaps() {
+        let (count, waker) = counter();
+        let mut w = Waiting::default();
+        assert_eq!(offset(w.poll(DeliveryId(0), &waker)), None);
+        w.insert(DeliveryId(5));
+        // Ids 6 and 7 were never sent.
+        w.insert(DeliveryId(8));
+        w.insert(DeliveryId(9));
+        // 5's Delivery is dropped before its outcome; the outcome is dropped.
+        w.abandon(DeliveryId(5));
+        assert_eq!(w.base, 8, "the gap goes with the abandoned slot");
+        w.settle(DeliveryId(5), persisted(5));
+        w.settle(DeliveryId(7), persisted(7));
+        w.settle(DeliveryId(99), persisted(99));
+        assert_eq!(w.slots.len(), 2);
+        // 9 settles before anyone polls it: no waker, kept until taken.
+        w.settle(DeliveryId(9), persisted(9));
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        // 8 abandoned after a poll, 9 taken: empty.
+        assert_eq!(offset(w.poll(DeliveryId(8), &waker)), None);
+        w.abandon(DeliveryId(8));
+        assert_eq!(offset(w.poll(DeliveryId(9), &waker)), Some(9));
+        assert!(w.slots.is_empty());
+        // Empty again: the next id starts a new ring; an older one is
+        // refused, not misplaced.
+        w.insert(DeliveryId(1_000));
+        w.insert(DeliveryId(3));
+        assert_eq!((w.base, w.slots.len()), (1_000, 1));
+        // A stopping driver wakes whoever still waits.
+        assert_eq!(offset(w.poll(DeliveryId(1_000), &waker)), None);
+        w.wake_all();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
     }
 }

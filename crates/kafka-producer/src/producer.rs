@@ -33,6 +33,16 @@ const PER_BATCH_OVERHEAD: usize = 32;
 /// A new batch buffer starts this large (or `batch.size` if smaller) and
 /// grows by doubling.
 const INITIAL_BATCH_CAPACITY: usize = 64 * 1024;
+/// The capacity of a new batch buffer: as large as the partition's last
+/// batch (rounded up to a power of two), at least `INITIAL_BATCH_CAPACITY`,
+/// never more than the batch limit.
+fn initial_batch_capacity(batch_limit: usize, last_batch_bytes: usize) -> usize {
+    let last = last_batch_bytes
+        .checked_next_power_of_two()
+        .unwrap_or(usize::MAX);
+    batch_limit.min(INITIAL_BATCH_CAPACITY.max(last))
+}
+
 /// Builder buffers freed by compressed seals, kept to start new batches.
 const MAX_SPARE_BUFFERS: usize = 8;
 /// Failed epoch bumps before a fresh producer id is taken instead.
@@ -162,6 +172,10 @@ struct Part {
     inflight: usize,
     inflight_conn: Option<ConnId>,
     gen: u64,
+    /// Bytes of the last batch closed here: the next batch's buffer starts
+    /// that large, so a busy partition does not regrow (and copy) its
+    /// buffer from `INITIAL_BATCH_CAPACITY` for every batch.
+    last_batch_bytes: usize,
 }
 
 impl Part {
@@ -889,7 +903,10 @@ impl Producer {
             part.gen += 1;
             let mut builder = match self.spare_buffers.pop() {
                 Some(buf) => BatchBuilder::new(buf),
-                None => BatchBuilder::with_capacity(self.batch_limit.min(INITIAL_BATCH_CAPACITY)),
+                None => BatchBuilder::with_capacity(initial_batch_capacity(
+                    self.batch_limit,
+                    part.last_batch_bytes,
+                )),
             };
             builder.set_attributes(Default::default());
             part.open = Some(Batch {
@@ -942,6 +959,7 @@ impl Producer {
     fn close_open(&mut self, pi: usize) {
         let part = &mut self.parts[pi];
         if let Some(b) = part.open.take() {
+            part.last_batch_bytes = b.bytes;
             if b.count > 0 {
                 part.queue.push_back(b);
             } else {
@@ -1819,6 +1837,7 @@ impl Producer {
                             inflight: 0,
                             inflight_conn: None,
                             gen: 0,
+                            last_batch_bytes: 0,
                         });
                         let pi = self.parts.len() - 1;
                         self.topics[ti].parts.push(pi);
@@ -2151,6 +2170,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_new_batch_buffer_starts_as_large_as_the_last_batch() {
+        let limit = 1024 * 1024;
+        // First batch of a partition, and small batches: the default.
+        assert_eq!(initial_batch_capacity(limit, 0), INITIAL_BATCH_CAPACITY);
+        assert_eq!(initial_batch_capacity(limit, 5_000), INITIAL_BATCH_CAPACITY);
+        // A busy partition starts where it ended, rounded up.
+        assert_eq!(initial_batch_capacity(limit, 300_000), 512 * 1024);
+        assert_eq!(initial_batch_capacity(limit, 1_000_000), limit);
+        // Never above the batch limit, also when the limit is small.
+        assert_eq!(initial_batch_capacity(limit, usize::MAX), limit);
+        assert_eq!(initial_batch_capacity(16 * 1024, 0), 16 * 1024);
+    }
+
+    #[test]
     fn sequence_wraps_at_i32_max() {
         assert_eq!(increment_sequence(0, 5), 5);
         assert_eq!(increment_sequence(i32::MAX - 5, 5), i32::MAX);
@@ -2207,6 +2240,7 @@ mod tests {
                 inflight: 0,
                 inflight_conn: None,
                 gen: 0,
+                last_batch_bytes: 0,
             });
             let pi = p.parts.len() - 1;
             p.topics[ti].parts.push(pi);
