@@ -61,7 +61,6 @@ impl std::fmt::Debug for Sink {
 struct Inner {
     router: RefCell<Router>,
     routed: RefCell<Routed>,
-    value: RefCell<Vec<u8>>,
     producer: Rc<Producer>,
     options: SinkOptions,
     metrics: Arc<WorkerMetrics>,
@@ -97,7 +96,6 @@ impl Sink {
             inner: Rc::new(Inner {
                 router: RefCell::new(router),
                 routed: RefCell::new(Routed::new()),
-                value: RefCell::new(Vec::new()),
                 producer,
                 topics: RefCell::new(HashMap::new()),
                 metrics,
@@ -175,7 +173,6 @@ impl EventSink for Sink {
         let mut pending = Vec::with_capacity(routed.len());
         let mut refused: Option<kafka_net::Error> = None;
         let mut topics = inner.topics.borrow_mut();
-        let mut value = inner.value.borrow_mut();
         let mut headers: Vec<HeaderRef<'_>> = Vec::with_capacity(8);
         let source_header = inner.options.source_header.as_bytes();
         let whole_body_record = batch_whole && routed.records().any(|r| !r.is_dead_letter());
@@ -222,11 +219,12 @@ impl EventSink for Sink {
             dead_lettered = 0;
             errors.clear();
         } else {
+            // Each record's value is its chunks in the routed body and
+            // arena, copied once, straight into the batch.
+            let mut parts: Vec<&[u8]> = Vec::with_capacity(8);
             for record in routed.records() {
-                value.clear();
-                for chunk in record.value_chunks() {
-                    value.extend_from_slice(chunk);
-                }
+                parts.clear();
+                parts.extend(record.value_chunks());
                 headers.clear();
                 headers.extend(
                     record
@@ -243,11 +241,11 @@ impl EventSink for Sink {
                     topic: record.topic(),
                     partition: record.partition(),
                     key: record.key(),
-                    value: Some(&value),
+                    value: None,
                     headers: &headers,
                     timestamp,
                 };
-                match inner.producer.send(r) {
+                match inner.producer.send_parts(r, &parts) {
                     Ok(delivery) => {
                         let counters = counters_of(&inner.metrics, &mut topics, record.topic());
                         counters.events_in.fetch_add(1, RELAXED);
@@ -272,7 +270,7 @@ impl EventSink for Sink {
                 }
             }
         }
-        drop((topics, value, headers));
+        drop((topics, headers));
         drop(routed);
         inner
             .metrics

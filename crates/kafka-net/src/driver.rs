@@ -157,6 +157,31 @@ impl Producer {
         })
     }
 
+    /// As [`Self::send`], with the value given as parts written one after
+    /// the other (never null; `record.value` is not used), each copied once
+    /// into the batch: see [`kafka_producer::Producer::append_parts`].
+    pub fn send_parts(
+        &self,
+        record: RecordRef<'_>,
+        value_parts: &[&[u8]],
+    ) -> Result<Delivery, Error> {
+        if self.shared.closing.get() {
+            return Err(Error::Closed);
+        }
+        let id = self
+            .shared
+            .core
+            .borrow_mut()
+            .append_parts(record, value_parts, Instant::now())?;
+        self.shared.waiting.borrow_mut().insert(id);
+        self.shared.wake.notify_one();
+        Ok(Delivery {
+            shared: self.shared.clone(),
+            id,
+            done: false,
+        })
+    }
+
     /// As [`Self::send`], but when the buffer is full waits until earlier
     /// records have outcomes and tries again.
     pub async fn send_wait(&self, record: RecordRef<'_>) -> Result<Delivery, Error> {

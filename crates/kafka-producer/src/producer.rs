@@ -109,10 +109,45 @@ fn refresh_metadata(code: ErrorCode) -> bool {
     )
 }
 
+/// A record's value: [`RecordRef::value`], or parts given to
+/// [`Producer::append_parts`].
+#[derive(Debug, Clone, Copy)]
+enum Val<'a> {
+    One(Option<&'a [u8]>),
+    Parts(&'a [&'a [u8]]),
+}
+
+impl Val<'_> {
+    fn len(self) -> Option<usize> {
+        match self {
+            Val::One(v) => v.map(<[u8]>::len),
+            Val::Parts(p) => Some(p.iter().fold(0usize, |n, p| n.saturating_add(p.len()))),
+        }
+    }
+
+    fn size_in(self, b: &BatchBuilder, r: &RecordRef<'_>) -> usize {
+        match self {
+            Val::One(v) => b.record_size(r.timestamp, r.key, v, r.headers),
+            Val::Parts(p) => b.record_size_parts(r.timestamp, r.key, p, r.headers),
+        }
+    }
+
+    fn append_to(
+        self,
+        b: &mut BatchBuilder,
+        r: &RecordRef<'_>,
+    ) -> Result<(), kafka_wire::record::AppendError> {
+        match self {
+            Val::One(v) => b.append(r.timestamp, r.key, v, r.headers),
+            Val::Parts(p) => b.append_parts(r.timestamp, r.key, p, r.headers),
+        }
+    }
+}
+
 /// An upper bound of a record's encoded size (deltas at their widest).
-fn estimate(r: &RecordRef<'_>) -> usize {
+fn estimate(r: &RecordRef<'_>, v: Val<'_>) -> usize {
     let field = |b: Option<&[u8]>| 5 + b.map_or(0, <[u8]>::len);
-    let mut n = 5 + 1 + 10 + 5 + field(r.key) + field(r.value) + 5;
+    let mut n = 5 + 1 + 10 + 5 + field(r.key) + 5 + v.len().unwrap_or(0) + 5;
     for h in r.headers {
         n += 5 + h.key.len() + field(h.value);
     }
@@ -448,13 +483,35 @@ impl Producer {
     /// Metadata response arrives (so all records of a topic keep their
     /// order). Returns the id its outcome will carry.
     pub fn append(&mut self, r: RecordRef<'_>, now: Instant) -> Result<DeliveryId, AppendError> {
+        self.append_val(r, Val::One(r.value), now)
+    }
+
+    /// As [`Self::append`], with the value given as parts written one after
+    /// the other (never null; `r.value` is not used): a value assembled from
+    /// pieces is copied once, straight into the batch, without being joined
+    /// first.
+    pub fn append_parts(
+        &mut self,
+        r: RecordRef<'_>,
+        value_parts: &[&[u8]],
+        now: Instant,
+    ) -> Result<DeliveryId, AppendError> {
+        self.append_val(r, Val::Parts(value_parts), now)
+    }
+
+    fn append_val(
+        &mut self,
+        r: RecordRef<'_>,
+        v: Val<'_>,
+        now: Instant,
+    ) -> Result<DeliveryId, AppendError> {
         if let Some(f) = &self.fatal {
             return Err(AppendError::Fatal(f.clone()));
         }
         if r.topic.is_empty() {
             return Err(AppendError::InvalidTopic);
         }
-        let est = estimate(&r);
+        let est = estimate(&r, v);
         if est + BATCH_HEADER_LEN > self.max_batch {
             return Err(AppendError::RecordTooLarge {
                 size: est + BATCH_HEADER_LEN,
@@ -483,7 +540,10 @@ impl Producer {
                 id,
                 partition: r.partition,
                 key: copy(r.key),
-                value: copy(r.value),
+                value: match v {
+                    Val::One(value) => copy(value),
+                    Val::Parts(parts) => Some(Bytes::from(parts.concat())),
+                },
                 headers: r
                     .headers
                     .iter()
@@ -497,9 +557,9 @@ impl Producer {
             self.metadata_wanted = true;
             return Ok(id);
         }
-        let (pi, sticky) = self.place(ti, &r)?;
+        let (pi, sticky) = self.place(ti, &r, v)?;
         let id = self.next_id();
-        self.append_to_part(pi, id, &r, now)?;
+        self.append_to_part(pi, id, &r, v, now)?;
         if sticky {
             let gen = self.parts[pi].gen;
             let index = self.parts[pi].index as u32;
@@ -815,7 +875,12 @@ impl Producer {
     }
 
     /// Chooses the partition; the flag says the choice was sticky.
-    fn place(&mut self, ti: usize, r: &RecordRef<'_>) -> Result<(usize, bool), AppendError> {
+    fn place(
+        &mut self,
+        ti: usize,
+        r: &RecordRef<'_>,
+        v: Val<'_>,
+    ) -> Result<(usize, bool), AppendError> {
         let n = self.topics[ti].parts.len() as u32;
         if let Some(p) = r.partition {
             return match self.topics[ti].parts.get(p as usize) {
@@ -853,9 +918,7 @@ impl Producer {
                     if let Some(&pi) = self.topics[ti].parts.get(p as usize) {
                         if let Some(open) = &self.parts[pi].open {
                             let size = match &open.data {
-                                BatchData::Building(b) => {
-                                    b.record_size(r.timestamp, r.key, r.value, r.headers)
-                                }
+                                BatchData::Building(b) => v.size_in(b, r),
                                 BatchData::Sealed(_) => usize::MAX / 2,
                             };
                             if open.gen == gen && self.fits(open, size) {
@@ -881,12 +944,13 @@ impl Producer {
         pi: usize,
         id: DeliveryId,
         r: &RecordRef<'_>,
+        v: Val<'_>,
         now: Instant,
     ) -> Result<(), AppendError> {
         let close = match &self.parts[pi].open {
             Some(open) => match &open.data {
                 BatchData::Building(b) => {
-                    let size = b.record_size(r.timestamp, r.key, r.value, r.headers);
+                    let size = v.size_in(b, r);
                     !self.fits(open, size)
                 }
                 BatchData::Sealed(_) => true,
@@ -937,8 +1001,8 @@ impl Producer {
         let BatchData::Building(b) = &mut open.data else {
             return Ok(());
         };
-        let size = b.record_size(r.timestamp, r.key, r.value, r.headers);
-        if let Err(e) = b.append(r.timestamp, r.key, r.value, r.headers) {
+        let size = v.size_in(b, r);
+        if let Err(e) = v.append_to(b, r) {
             if open.count == 0 {
                 // Never leave an empty batch behind.
                 self.parts[pi].open = None;
@@ -1951,8 +2015,9 @@ impl Producer {
                 headers: &headers,
                 timestamp: r.timestamp,
             };
-            let placed = self.place(ti, &rec).and_then(|(pi, sticky)| {
-                self.append_to_part(pi, r.id, &rec, now)
+            let v = Val::One(rec.value);
+            let placed = self.place(ti, &rec, v).and_then(|(pi, sticky)| {
+                self.append_to_part(pi, r.id, &rec, v, now)
                     .map(|()| (pi, sticky))
             });
             match placed {
@@ -2334,6 +2399,36 @@ mod tests {
         assert_eq!(first.producer_epoch(), 2);
         assert_eq!(second.base_sequence(), 1);
         assert_eq!(p.parts[pi].next_seq, 3);
+    }
+
+    #[test]
+    fn parts_are_appended_as_the_joined_value() {
+        let parts: [&[u8]; 3] = [b"{\"type\":", b"\"track\"", b"}"];
+        let joined = parts.concat();
+        let mut sealed = Vec::new();
+        for split in [false, true] {
+            let (mut p, now) = producer(&[]);
+            let ti = with_topic(&mut p, "t", 1);
+            p.id_state = IdState::Ready;
+            let pi = p.topics[ti].parts[0];
+            for _ in 0..3 {
+                let r = rec("t", Some(b"k"), &joined);
+                if split {
+                    p.append_parts(RecordRef { value: None, ..r }, &parts, now)
+                } else {
+                    p.append(r, now)
+                }
+                .unwrap();
+            }
+            p.close_open(pi);
+            let buffered = p.buffered;
+            p.seal(pi, 0);
+            let BatchData::Sealed(bytes) = &p.parts[pi].queue[0].data else {
+                panic!("not sealed");
+            };
+            sealed.push((bytes.clone(), buffered));
+        }
+        assert_eq!(sealed[0], sealed[1]);
     }
 
     #[test]
