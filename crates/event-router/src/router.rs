@@ -34,8 +34,9 @@
 //!    before the closing brace of the event's own object (event members win),
 //!    or the whole batch object is appended when the event has none. The
 //!    result is a list of chunks: unchanged body ranges and small arena
-//!    pieces. Avro events are assembled the same way, parsed with simd-json
-//!    and encoded by [`crate::avro`].
+//!    pieces. Avro events are assembled the same way into one buffer,
+//!    indexed by the same scanner ([`crate::avro::JsonView`]) and encoded by
+//!    [`crate::avro`].
 //! 6. **Headers**: static, source, mapped fields, message id, event type.
 //! 7. **Size**: value, key and headers over `message.max.bytes` dead-letter.
 //!
@@ -65,8 +66,10 @@
 //! `BorrowedValue` allocates a map per object. The router's own validating
 //! scanner records ranges without allocating and, on the benchmark's
 //! 789-byte track event, is about 4x faster than `simd_json::to_borrowed_value`
-//! over the same bytes (see `benches/router.rs`). Avro routes still get a
-//! simd-json `BorrowedValue`, parsed from the enriched JSON.
+//! over the same bytes (see `benches/router.rs`). Avro routes index the
+//! enriched JSON with the same scanner into a reused [`crate::avro::JsonView`]
+//! (one node per value, no allocation per field) rather than building a
+//! simd-json value; the differential tests check both give the same bytes.
 //!
 //! # Dead letters
 //!
@@ -85,7 +88,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use crate::avro::AvroSchema;
+use crate::avro::{AvroSchema, JsonView};
 use crate::config::{EventType, RouterConfig};
 use crate::error::{ConfigError, DlqReason};
 use crate::ids::WyRand;
@@ -239,7 +242,7 @@ struct Work {
     batch_context: Vec<(Val, Val)>,
     batch_integrations: Vec<(Val, Val)>,
     edits: Vec<Edit>,
-    avro_json: Vec<u8>,
+    avro_view: JsonView,
     text: Vec<u8>,
 }
 
@@ -1245,16 +1248,17 @@ impl Router {
         chunk_start: usize,
         schema: usize,
     ) -> Result<(), DlqReason> {
-        let json = &mut self.work.avro_json;
-        json.clear();
-        for span in &out.chunks[chunk_start..] {
-            let bytes = match span.src {
-                Src::Body => buf.get(span.start as usize..span.end as usize),
-                Src::Arena => out.arena.get(span.start as usize..span.end as usize),
-                Src::Config => self.strings.get(span.start as usize..span.end as usize),
-            };
-            json.extend_from_slice(bytes.unwrap_or_default());
-        }
+        let view = &mut self.work.avro_view;
+        let parsed = view.fill(|json| {
+            for span in &out.chunks[chunk_start..] {
+                let bytes = match span.src {
+                    Src::Body => buf.get(span.start as usize..span.end as usize),
+                    Src::Arena => out.arena.get(span.start as usize..span.end as usize),
+                    Src::Config => self.strings.get(span.start as usize..span.end as usize),
+                };
+                json.extend_from_slice(bytes.unwrap_or_default());
+            }
+        });
         out.chunks.truncate(chunk_start);
         let Some(entry) = self.schemas.get(schema) else {
             return Err(DlqReason::UnknownSchema(String::new()));
@@ -1263,7 +1267,7 @@ impl Router {
             schema: entry.id.clone(),
             message,
         };
-        let value = simd_json::to_borrowed_value(json).map_err(|e| avro_error(e.to_string()))?;
+        parsed.map_err(|e| avro_error(e.to_string()))?;
         let start = out.arena.len();
         if let (true, Some(id)) = (self.confluent, entry.wire_id) {
             out.arena.push(0);
@@ -1271,7 +1275,7 @@ impl Router {
         }
         entry
             .schema
-            .encode(&value, &mut out.arena)
+            .encode_view(view, &mut out.arena)
             .map_err(|e| avro_error(e.to_string()))?;
         out.chunks.push(Span::arena(start, out.arena.len()));
         Ok(())

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use apache_avro::types::Value as Avro;
 use apache_avro::{Decimal, Schema};
-use event_router::avro::AvroSchema;
+use event_router::avro::{AvroSchema, JsonView};
 use proptest::prelude::*;
 use serde_json::{json, Value as Json};
 
@@ -578,8 +578,69 @@ fn encode(schema: &AvroSchema, json: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The same event through the scanner's view (`encode_view`); errors as text.
+fn encode_view(schema: &AvroSchema, json: &str) -> Result<Vec<u8>, String> {
+    let mut view = JsonView::new();
+    view.parse(json.as_bytes())
+        .map_err(|e| format!("test JSON: {e}"))?;
+    let mut out = Vec::new();
+    schema
+        .encode_view(&view, &mut out)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// JSON number text of every shape the grammar allows, including integers
+/// beyond 64 bits, long mantissas and exponents that overflow.
+fn number_text() -> impl Strategy<Value = String> {
+    "-?(0|[1-9][0-9]{0,21})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?"
+}
+
+/// Scalar and container schemas a number (or a member holding one) meets.
+const NUMBER_SCHEMAS: [&str; 10] = [
+    r#""long""#,
+    r#""int""#,
+    r#""double""#,
+    r#""float""#,
+    r#"{"type":"bytes","logicalType":"decimal","precision":20,"scale":4}"#,
+    r#"{"type":"fixed","name":"D","size":12,"logicalType":"decimal","precision":20,"scale":2}"#,
+    r#"{"type":"long","logicalType":"timestamp-millis"}"#,
+    r#"["null","long","double","string"]"#,
+    r#"{"type":"map","values":["null","double","string"]}"#,
+    r#"{"type":"array","items":["long","double"]}"#,
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// The view reads numbers, repeated keys and escapes as simd-json does:
+    /// the same bytes, or an error from both.
+    #[test]
+    fn view_and_simd_json_agree_on_numbers_and_keys(
+        which in 0..NUMBER_SCHEMAS.len(),
+        a in number_text(),
+        b in number_text(),
+        key in "[a-z\\\\\"\u{e9}\u{1F600}]{0,3}",
+        shape in 0..4u8,
+    ) {
+        let field = NUMBER_SCHEMAS[which];
+        let schema_json = format!(r#"{{"type":"record","name":"R","fields":[{{"name":"f","type":{field}}},{{"name":"g","type":["null","double"],"default":null}}]}}"#);
+        let schema = AvroSchema::compile(&schema_json).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        let k = serde_json::to_string(&key).unwrap();
+        let json = match shape {
+            0 => format!(r#"{{"f":{a},"g":{b}}}"#),
+            1 => format!(r#"{{"f":{a},"f":{b}}}"#),
+            2 => format!(r#"{{"f":{{{k}:{a},"x":{b},{k}:"{a}"}}}}"#),
+            _ => format!(r#"{{"f":[{a},{b}],"g":"{b}"}}"#),
+        };
+        let old = encode(&schema, &json);
+        let new = encode_view(&schema, &json);
+        match (&old, &new) {
+            (Ok(o), Ok(n)) => prop_assert_eq!(o, n, "json {}", json),
+            (Err(_), Err(_)) => {}
+            _ => prop_assert!(false, "json {}: simd-json {:?}, view {:?}", json, old, new),
+        }
+    }
 
     #[test]
     fn decodes_to_the_value_the_json_stands_for(shape in root_shape(), seed in any::<u64>()) {
@@ -590,6 +651,8 @@ proptest! {
         for _ in 0..4 {
             let (json, expected, single_entry_maps) = value(&shape, &mut rng);
             let bytes = encode(&ours, &json).map_err(|e| TestCaseError::fail(format!("{e}\nschema {schema_json}\njson {json}")))?;
+            // The scanner's view gives the same bytes as the simd-json value.
+            prop_assert_eq!(encode_view(&ours, &json), Ok(bytes.clone()), "json {}", json);
             let mut reader = &bytes[..];
             let decoded = apache_avro::from_avro_datum(&reference, &mut reader, None)
                 .map_err(|e| TestCaseError::fail(format!("reference decode: {e}\njson {json}")))?;

@@ -1,9 +1,7 @@
 //! Walks a plan and a simd-json value together, writing Avro binary.
 
-use simd_json::prelude::*;
-use simd_json::BorrowedValue as Value;
-
 use super::error::{AvroError, PathSegment};
+use super::json::Json;
 use super::schema::{Field, Node, NodeId, Plan, TimeUnit};
 use super::text::{self, DecimalError};
 
@@ -24,19 +22,6 @@ pub(crate) enum Mode {
 pub(crate) struct Encoder<'p> {
     pub(crate) plan: &'p Plan,
     pub(crate) mode: Mode,
-}
-
-/// The JSON type of a value, for error messages.
-pub(crate) fn json_kind(v: &Value<'_>) -> &'static str {
-    match v {
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-        Value::Static(_) if v.is_null() => "null",
-        Value::Static(_) if v.as_bool().is_some() => "boolean",
-        Value::Static(_) if v.is_f64() => "number",
-        Value::Static(_) => "integer",
-    }
 }
 
 #[inline]
@@ -62,7 +47,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// A JSON integer (or an integral float) as i64.
-fn integer(v: &Value<'_>, expected: &'static str) -> Result<i64, AvroError> {
+fn integer<'a>(v: impl Json<'a>, expected: &'static str) -> Result<i64, AvroError> {
     if let Some(i) = v.as_i64() {
         return Ok(i);
     }
@@ -81,15 +66,15 @@ fn integer(v: &Value<'_>, expected: &'static str) -> Result<i64, AvroError> {
             "{f} is not an integer in range for {expected}"
         )));
     }
-    Err(AvroError::mismatch(expected, json_kind(v)))
+    Err(AvroError::mismatch(expected, v.kind()))
 }
 
-fn int32(v: &Value<'_>, expected: &'static str) -> Result<i32, AvroError> {
+fn int32<'a>(v: impl Json<'a>, expected: &'static str) -> Result<i32, AvroError> {
     let i = integer(v, expected)?;
     i32::try_from(i).map_err(|_| AvroError::invalid(format!("{i} is out of range for {expected}")))
 }
 
-fn number(v: &Value<'_>, expected: &'static str) -> Result<f64, AvroError> {
+fn number<'a>(v: impl Json<'a>, expected: &'static str) -> Result<f64, AvroError> {
     if let Some(f) = v.cast_f64() {
         return Ok(f);
     }
@@ -97,7 +82,7 @@ fn number(v: &Value<'_>, expected: &'static str) -> Result<f64, AvroError> {
         Some("NaN") => Ok(f64::NAN),
         Some("Infinity") => Ok(f64::INFINITY),
         Some("-Infinity") => Ok(f64::NEG_INFINITY),
-        _ => Err(AvroError::mismatch(expected, json_kind(v))),
+        _ => Err(AvroError::mismatch(expected, v.kind())),
     }
 }
 
@@ -107,22 +92,22 @@ fn checked_i64(n: i128, expected: &'static str) -> Result<i64, AvroError> {
 
 impl Encoder<'_> {
     /// Encodes `v` as the node `id`. On error `out` may hold partial output.
-    pub(crate) fn encode(
+    pub(crate) fn encode<'a, J: Json<'a>>(
         &self,
         id: NodeId,
-        v: &Value<'_>,
+        v: J,
         out: &mut Vec<u8>,
         depth: usize,
     ) -> Result<(), AvroError> {
         match self.plan.node(id) {
             Node::Null => {
                 if !v.is_null() {
-                    return Err(AvroError::mismatch("null", json_kind(v)));
+                    return Err(AvroError::mismatch("null", v.kind()));
                 }
             }
             Node::Boolean => match v.as_bool() {
                 Some(b) => out.push(u8::from(b)),
-                None => return Err(AvroError::mismatch("boolean", json_kind(v))),
+                None => return Err(AvroError::mismatch("boolean", v.kind())),
             },
             Node::Int => write_long(out, i64::from(int32(v, "int")?)),
             Node::Long => write_long(out, integer(v, "long")?),
@@ -135,17 +120,17 @@ impl Encoder<'_> {
                 out.extend_from_slice(&narrow.to_le_bytes());
             }
             Node::Double => out.extend_from_slice(&number(v, "double")?.to_le_bytes()),
-            Node::String => match v {
-                Value::String(s) => write_str(out, s),
-                _ => return Err(AvroError::mismatch("string", json_kind(v))),
+            Node::String => match v.as_str() {
+                Some(s) => write_str(out, s),
+                None => return Err(AvroError::mismatch("string", v.kind())),
             },
             Node::Bytes => self.bytes(v, None, out)?,
             Node::Fixed(size) => self.bytes(v, Some(*size), out)?,
             Node::Enum(symbols) => {
-                let Value::String(s) = v else {
-                    return Err(AvroError::mismatch("enum symbol (string)", json_kind(v)));
+                let Some(s) = v.as_str() else {
+                    return Err(AvroError::mismatch("enum symbol (string)", v.kind()));
                 };
-                match symbols.iter().position(|sym| **sym == **s) {
+                match symbols.iter().position(|sym| **sym == *s) {
                     Some(index) => write_len(out, index),
                     None => {
                         return Err(AvroError::invalid(format!(
@@ -155,47 +140,47 @@ impl Encoder<'_> {
                 }
             }
             Node::Array(items) => {
-                let Value::Array(elements) = v else {
-                    return Err(AvroError::mismatch("array", json_kind(v)));
+                let Some(len) = v.array_len() else {
+                    return Err(AvroError::mismatch("array", v.kind()));
                 };
                 if depth >= MAX_DEPTH {
                     return Err(too_deep());
                 }
-                if !elements.is_empty() {
-                    write_len(out, elements.len());
-                    for (i, element) in elements.iter().enumerate() {
+                if len != 0 {
+                    write_len(out, len);
+                    v.elements(|i, element| {
                         self.encode(*items, element, out, depth + 1)
-                            .map_err(|e| e.within(PathSegment::Index(i)))?;
-                    }
+                            .map_err(|e| e.within(PathSegment::Index(i)))
+                    })?;
                 }
                 out.push(0);
             }
             Node::Map(values) => {
-                let Value::Object(entries) = v else {
-                    return Err(AvroError::mismatch("map (JSON object)", json_kind(v)));
+                let Some(len) = v.object_len() else {
+                    return Err(AvroError::mismatch("map (JSON object)", v.kind()));
                 };
                 if depth >= MAX_DEPTH {
                     return Err(too_deep());
                 }
-                if !entries.is_empty() {
-                    write_len(out, entries.len());
-                    for (key, value) in entries.iter() {
+                if len != 0 {
+                    write_len(out, len);
+                    v.members(|key, value| {
                         write_str(out, key);
                         self.encode(*values, value, out, depth + 1)
-                            .map_err(|e| e.within(PathSegment::Key(key.to_string())))?;
-                    }
+                            .map_err(|e| e.within(PathSegment::Key(key.to_string())))
+                    })?;
                 }
                 out.push(0);
             }
             Node::Record(fields) => {
-                let Value::Object(object) = v else {
-                    return Err(AvroError::mismatch("record (JSON object)", json_kind(v)));
-                };
+                if !v.is_object() {
+                    return Err(AvroError::mismatch("record (JSON object)", v.kind()));
+                }
                 if depth >= MAX_DEPTH {
                     return Err(too_deep());
                 }
                 for field in fields.iter() {
-                    self.field(field, object.get(&*field.name), out, depth)
+                    self.field(field, v.get(&field.name), out, depth)
                         .map_err(|e| e.within(PathSegment::Field(field.name.to_string())))?;
                 }
             }
@@ -209,7 +194,12 @@ impl Encoder<'_> {
     /// Logical types; kept out of [`Self::encode`] so that its stack frame,
     /// paid once per nesting level, stays small.
     #[inline(never)]
-    fn logical(&self, node: &Node, v: &Value<'_>, out: &mut Vec<u8>) -> Result<(), AvroError> {
+    fn logical<'a>(
+        &self,
+        node: &Node,
+        v: impl Json<'a>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), AvroError> {
         match node {
             Node::Date => {
                 let days = match v.as_str() {
@@ -256,7 +246,7 @@ impl Encoder<'_> {
             Node::Uuid => match v.as_str() {
                 Some(s) if text::parse_uuid(s.as_bytes()).is_some() => write_str(out, s),
                 Some(s) => return Err(AvroError::invalid(format!("`{s}` is not a UUID"))),
-                None => return Err(AvroError::mismatch("uuid (string)", json_kind(v))),
+                None => return Err(AvroError::mismatch("uuid (string)", v.kind())),
             },
             Node::UuidFixed => match v.as_str() {
                 Some(s) => match text::parse_uuid(s.as_bytes()) {
@@ -264,7 +254,7 @@ impl Encoder<'_> {
                     None if self.mode == Mode::Default => self.bytes(v, Some(16), out)?,
                     None => return Err(AvroError::invalid(format!("`{s}` is not a UUID"))),
                 },
-                None => return Err(AvroError::mismatch("uuid (string)", json_kind(v))),
+                None => return Err(AvroError::mismatch("uuid (string)", v.kind())),
             },
             Node::Decimal {
                 precision,
@@ -277,10 +267,10 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    fn field(
+    fn field<'a, J: Json<'a>>(
         &self,
         field: &Field,
-        value: Option<&Value<'_>>,
+        value: Option<J>,
         out: &mut Vec<u8>,
         depth: usize,
     ) -> Result<(), AvroError> {
@@ -307,9 +297,9 @@ impl Encoder<'_> {
 
     /// `bytes` (`size == None`) or `fixed(size)` from a string or an array of
     /// integers 0..=255.
-    fn bytes(
+    fn bytes<'a>(
         &self,
-        v: &Value<'_>,
+        v: impl Json<'a>,
         size: Option<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), AvroError> {
@@ -325,33 +315,35 @@ impl Encoder<'_> {
             Some(_) => Ok(()),
             None => Ok(()),
         };
-        match v {
-            Value::String(s) if self.mode == Mode::Event => {
+        if let Some(s) = v.as_str() {
+            if self.mode == Mode::Event {
                 check_len(s.len())?;
                 if size.is_none() {
                     write_len(out, s.len());
                 }
                 out.extend_from_slice(s.as_bytes());
+                return Ok(());
             }
-            Value::String(s) => {
-                let len = s.chars().count();
+            let len = s.chars().count();
+            check_len(len)?;
+            if size.is_none() {
+                write_len(out, len);
+            }
+            for c in s.chars() {
+                let byte = u8::try_from(u32::from(c)).map_err(|_| {
+                    AvroError::invalid("a bytes default may only hold code points up to U+00FF")
+                })?;
+                out.push(byte);
+            }
+            return Ok(());
+        }
+        match v.array_len() {
+            Some(len) => {
                 check_len(len)?;
                 if size.is_none() {
                     write_len(out, len);
                 }
-                for c in s.chars() {
-                    let byte = u8::try_from(u32::from(c)).map_err(|_| {
-                        AvroError::invalid("a bytes default may only hold code points up to U+00FF")
-                    })?;
-                    out.push(byte);
-                }
-            }
-            Value::Array(items) => {
-                check_len(items.len())?;
-                if size.is_none() {
-                    write_len(out, items.len());
-                }
-                for item in items.iter() {
+                v.elements(|_, item| {
                     let byte = item
                         .as_u64()
                         .and_then(|b| u8::try_from(b).ok())
@@ -359,26 +351,27 @@ impl Encoder<'_> {
                             AvroError::invalid("byte array elements must be integers 0..=255")
                         })?;
                     out.push(byte);
-                }
+                    Ok(())
+                })?;
             }
-            _ => return Err(AvroError::mismatch(expected, json_kind(v))),
+            _ => return Err(AvroError::mismatch(expected, v.kind())),
         }
         Ok(())
     }
 
-    fn decimal(
+    fn decimal<'a>(
         &self,
-        v: &Value<'_>,
+        v: impl Json<'a>,
         precision: usize,
         scale: usize,
         fixed: Option<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), AvroError> {
         let mut number = StackText::default();
-        let text: &str = match v {
+        let text: &str = match v.as_str() {
             // Per the specification a default is the raw two's-complement bytes.
-            Value::String(_) if self.mode == Mode::Default => return self.bytes(v, fixed, out),
-            Value::String(s) => s,
+            Some(_) if self.mode == Mode::Default => return self.bytes(v, fixed, out),
+            Some(s) => s,
             _ if v.is_f64() => match v.as_f64() {
                 // Shortest round-trip digits, in exponent form to stay short.
                 Some(f) if f.is_finite() => number.format(format_args!("{f:e}")),
@@ -390,7 +383,7 @@ impl Encoder<'_> {
                 _ => {
                     return Err(AvroError::mismatch(
                         "decimal (number or numeric string)",
-                        json_kind(v),
+                        v.kind(),
                     ))
                 }
             },
@@ -441,8 +434,8 @@ impl Encoder<'_> {
     }
 
     /// `{"months": m, "days": d, "millis": ms}` or `[m, d, ms]`, each 0..=u32::MAX.
-    fn duration(&self, v: &Value<'_>, out: &mut Vec<u8>) -> Result<(), AvroError> {
-        let part = |p: Option<&Value<'_>>| -> Result<u32, AvroError> {
+    fn duration<'a>(&self, v: impl Json<'a>, out: &mut Vec<u8>) -> Result<(), AvroError> {
+        fn part<'a>(p: Option<impl Json<'a>>) -> Result<u32, AvroError> {
             match p {
                 None => Ok(0),
                 Some(p) => p
@@ -452,21 +445,29 @@ impl Encoder<'_> {
                         AvroError::invalid("duration parts are integers 0..=4294967295")
                     }),
             }
-        };
-        let parts = match v {
-            Value::Object(o) => [
-                part(o.get("months"))?,
-                part(o.get("days"))?,
-                part(o.get("millis"))?,
-            ],
-            Value::Array(a) if a.len() == 3 => [part(a.first())?, part(a.get(1))?, part(a.get(2))?],
-            Value::String(_) if self.mode == Mode::Default => return self.bytes(v, Some(12), out),
-            _ => {
-                return Err(AvroError::mismatch(
-                    "duration ({months, days, millis} or [m, d, ms])",
-                    json_kind(v),
-                ))
-            }
+        }
+        let parts = if v.is_object() {
+            [
+                part(v.get("months"))?,
+                part(v.get("days"))?,
+                part(v.get("millis"))?,
+            ]
+        } else if v.array_len() == Some(3) {
+            let mut items = [None; 3];
+            let _ = v.elements(|i, item| {
+                if let Some(slot) = items.get_mut(i) {
+                    *slot = Some(item);
+                }
+                Ok::<(), ()>(())
+            });
+            [part(items[0])?, part(items[1])?, part(items[2])?]
+        } else if v.is_str() && self.mode == Mode::Default {
+            return self.bytes(v, Some(12), out);
+        } else {
+            return Err(AvroError::mismatch(
+                "duration ({months, days, millis} or [m, d, ms])",
+                v.kind(),
+            ));
         };
         for p in parts {
             out.extend_from_slice(&p.to_le_bytes());
@@ -483,21 +484,24 @@ impl Encoder<'_> {
     /// tried in order (a failed attempt is rolled back), a record branch
     /// accepts an object that has every field without a default, a map an
     /// object, an array an array.
-    fn union(
+    fn union<'a, J: Json<'a>>(
         &self,
         branches: &[NodeId],
-        v: &Value<'_>,
+        v: J,
         out: &mut Vec<u8>,
         depth: usize,
     ) -> Result<(), AvroError> {
-        if let Value::Object(object) = v {
-            if object.len() == 1 {
-                if let Some((key, inner)) = object.iter().next() {
-                    if let Some(index) = self.wrapped_branch(branches, key) {
-                        write_len(out, index);
-                        let id = branches.get(index).copied().unwrap_or(0);
-                        return self.encode(id, inner, out, depth);
-                    }
+        if v.object_len() == Some(1) {
+            let mut first = None;
+            let _ = v.members(|key, inner| {
+                first = Some((key, inner));
+                Err(())
+            });
+            if let Some((key, inner)) = first {
+                if let Some(index) = self.wrapped_branch(branches, key) {
+                    write_len(out, index);
+                    let id = branches.get(index).copied().unwrap_or(0);
+                    return self.encode(id, inner, out, depth);
                 }
             }
         }
@@ -510,10 +514,9 @@ impl Encoder<'_> {
             }
             match node {
                 Node::Record(fields) => {
-                    let Value::Object(object) = v else { continue };
                     let complete = fields
                         .iter()
-                        .all(|f| f.default.is_some() || object.contains_key(&*f.name));
+                        .all(|f| f.default.is_some() || v.get(&f.name).is_some());
                     if complete {
                         write_len(out, index);
                         return self.encode(id, v, out, depth);
@@ -552,7 +555,7 @@ impl Encoder<'_> {
         Err(AvroError::NoUnionBranch {
             path: Default::default(),
             branches: format!("[{}]", names.join(",")),
-            found: json_kind(v),
+            found: v.kind(),
         })
     }
 
@@ -575,7 +578,7 @@ impl Encoder<'_> {
 }
 
 /// Whether a node could accept a JSON value of this type at all.
-fn accepts_kind(node: &Node, v: &Value<'_>) -> bool {
+fn accepts_kind<'a>(node: &Node, v: impl Json<'a>) -> bool {
     let (is_string, is_number) = (v.is_str(), v.is_number());
     match node {
         Node::Null => v.is_null(),

@@ -1,0 +1,500 @@
+//! What the encoder reads from JSON, over two representations: a simd-json
+//! [`BorrowedValue`] and a [`JsonView`], an index of a JSON text built by the
+//! router's own scanner.
+//!
+//! A `JsonView` is a flat list of nodes in document order (each knows where
+//! its subtree ends), so building one allocates nothing once its buffers have
+//! grown, and strings without escapes are slices of the text. It reads JSON
+//! exactly as simd-json does, so both entry points encode the same bytes:
+//!
+//! - Integers are `u64` when not negative and `i64` when negative; an integer
+//!   outside both ranges makes the text invalid, as does a number that
+//!   overflows `f64`. Numbers with a fraction or exponent are `f64`
+//!   (correctly rounded).
+//! - A repeated object key keeps every occurrence: lookups find the first,
+//!   maps list all of them in document order.
+
+use simd_json::prelude::*;
+use simd_json::{BorrowedValue, StaticNode};
+
+use super::error::AvroError;
+use crate::scan::{self, Kind, Scanner, Stop};
+
+/// A JSON value as the encoder reads it.
+pub(crate) trait Json<'a>: Copy {
+    /// Null, booleans and numbers; `None` for strings, arrays and objects.
+    fn scalar(self) -> Option<StaticNode>;
+    fn as_str(self) -> Option<&'a str>;
+    /// The number of elements, if an array.
+    fn array_len(self) -> Option<usize>;
+    /// The number of members (repeated keys included), if an object.
+    fn object_len(self) -> Option<usize>;
+    /// Calls `f` with each element of an array, in order.
+    fn elements<E>(self, f: impl FnMut(usize, Self) -> Result<(), E>) -> Result<(), E>;
+    /// Calls `f` with each member of an object, in order.
+    fn members<E>(self, f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E>;
+    /// The first member named `key`, if an object.
+    fn get(self, key: &str) -> Option<Self>;
+
+    fn is_null(self) -> bool {
+        matches!(self.scalar(), Some(StaticNode::Null))
+    }
+    fn as_bool(self) -> Option<bool> {
+        match self.scalar() {
+            Some(StaticNode::Bool(b)) => Some(b),
+            _ => None,
+        }
+    }
+    fn is_bool(self) -> bool {
+        self.as_bool().is_some()
+    }
+    fn is_number(self) -> bool {
+        self.scalar().is_some_and(|s| s.is_number())
+    }
+    fn is_f64(self) -> bool {
+        matches!(self.scalar(), Some(StaticNode::F64(_)))
+    }
+    fn as_i64(self) -> Option<i64> {
+        self.scalar().and_then(|s| s.as_i64())
+    }
+    fn as_u64(self) -> Option<u64> {
+        self.scalar().and_then(|s| s.as_u64())
+    }
+    fn as_f64(self) -> Option<f64> {
+        self.scalar().and_then(|s| s.as_f64())
+    }
+    fn cast_f64(self) -> Option<f64> {
+        self.scalar().and_then(|s| s.cast_f64())
+    }
+    fn is_str(self) -> bool {
+        self.as_str().is_some()
+    }
+    fn is_array(self) -> bool {
+        self.array_len().is_some()
+    }
+    fn is_object(self) -> bool {
+        self.object_len().is_some()
+    }
+    /// The JSON type, for error messages.
+    fn kind(self) -> &'static str {
+        match self.scalar() {
+            Some(StaticNode::Null) => "null",
+            Some(StaticNode::Bool(_)) => "boolean",
+            Some(StaticNode::F64(_)) => "number",
+            Some(_) => "integer",
+            None if self.is_str() => "string",
+            None if self.is_array() => "array",
+            None => "object",
+        }
+    }
+}
+
+impl<'a> Json<'a> for &'a BorrowedValue<'_> {
+    #[inline]
+    fn scalar(self) -> Option<StaticNode> {
+        match self {
+            BorrowedValue::Static(s) => Some(*s),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn as_str(self) -> Option<&'a str> {
+        match self {
+            BorrowedValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn array_len(self) -> Option<usize> {
+        match self {
+            BorrowedValue::Array(a) => Some(a.len()),
+            _ => None,
+        }
+    }
+
+    fn object_len(self) -> Option<usize> {
+        match self {
+            BorrowedValue::Object(o) => Some(o.len()),
+            _ => None,
+        }
+    }
+
+    fn elements<E>(self, mut f: impl FnMut(usize, Self) -> Result<(), E>) -> Result<(), E> {
+        if let BorrowedValue::Array(a) = self {
+            for (i, v) in a.iter().enumerate() {
+                f(i, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn members<E>(self, mut f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E> {
+        if let BorrowedValue::Object(o) = self {
+            for (k, v) in o.iter() {
+                f(k, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn get(self, key: &str) -> Option<Self> {
+        match self {
+            BorrowedValue::Object(o) => o.get(key),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON document indexed for [`super::AvroSchema::encode_view`]: the
+/// text, and one node per value (and per key) with its byte range.
+///
+/// Reusable: [`JsonView::parse`] replaces the content and keeps the buffers,
+/// so a long-lived view allocates nothing per document once it has grown.
+#[derive(Debug, Default)]
+pub struct JsonView {
+    text: String,
+    nodes: Vec<ViewNode>,
+    /// Contents of strings with escapes, decoded.
+    decoded: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ViewNode {
+    item: Item,
+    /// The index after this node's subtree.
+    next: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    Scalar(StaticNode),
+    /// A string's contents: a range of the text, or of `decoded` if it had
+    /// escapes.
+    Str {
+        start: u32,
+        end: u32,
+        decoded: bool,
+    },
+    Array(u32),
+    Object(u32),
+}
+
+const NULL_NODE: ViewNode = ViewNode {
+    item: Item::Scalar(StaticNode::Null),
+    next: u32::MAX,
+};
+
+impl JsonView {
+    /// An empty view.
+    pub fn new() -> JsonView {
+        JsonView::default()
+    }
+
+    /// Validates `json` (UTF-8 and RFC 8259, nesting up to 128 levels) and
+    /// indexes it, replacing what the view held.
+    pub fn parse(&mut self, json: &[u8]) -> Result<(), AvroError> {
+        self.fill(|text| text.extend_from_slice(json))
+    }
+
+    /// Replaces the text with what `write` appends to an empty buffer, then
+    /// validates and indexes it.
+    pub(crate) fn fill(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), AvroError> {
+        let mut bytes = std::mem::take(&mut self.text).into_bytes();
+        bytes.clear();
+        self.nodes.clear();
+        self.decoded.clear();
+        write(&mut bytes);
+        self.text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                // Keep the buffer for the next document.
+                let mut bytes = e.into_bytes();
+                bytes.clear();
+                self.text = String::from_utf8(bytes).unwrap_or_default();
+                return Err(not_json(&format!("invalid UTF-8 at byte {offset}")));
+            }
+        };
+        if u32::try_from(self.text.len()).is_err() {
+            return Err(not_json("text of 4 GiB or more"));
+        }
+        let buf = self.text.as_bytes();
+        let mut s = Scanner::new(buf);
+        let mut builder = Builder {
+            text: &self.text,
+            nodes: &mut self.nodes,
+            decoded: &mut self.decoded,
+            number_error: None,
+        };
+        let built = builder.value(&mut s, 0).and_then(|()| s.finish());
+        if let Some(what) = builder.number_error {
+            self.nodes.clear();
+            return Err(not_json(what));
+        }
+        if built.is_err() {
+            self.nodes.clear();
+            return Err(not_json(&s.error().to_string()));
+        }
+        Ok(())
+    }
+
+    /// The root value; `None` before a successful [`JsonView::parse`].
+    pub(crate) fn root(&self) -> Option<At<'_>> {
+        (!self.nodes.is_empty()).then_some(At { view: self, i: 0 })
+    }
+
+    fn node(&self, i: usize) -> ViewNode {
+        self.nodes.get(i).copied().unwrap_or(NULL_NODE)
+    }
+
+    fn str_at(&self, start: u32, end: u32, decoded: bool) -> Option<&str> {
+        let range = start as usize..end as usize;
+        if decoded {
+            std::str::from_utf8(self.decoded.get(range)?).ok()
+        } else {
+            self.text.get(range)
+        }
+    }
+}
+
+#[cold]
+fn not_json(what: &str) -> AvroError {
+    AvroError::invalid(format!("event is not JSON: {what}"))
+}
+
+struct Builder<'t> {
+    text: &'t str,
+    nodes: &'t mut Vec<ViewNode>,
+    decoded: &'t mut Vec<u8>,
+    number_error: Option<&'static str>,
+}
+
+impl Builder<'_> {
+    fn value(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<(), Stop> {
+        let at = self.nodes.len();
+        match s.peek() {
+            Some(b'{') => {
+                self.nodes.push(NULL_NODE);
+                let mut count = 0u32;
+                s.object_with(depth, |s, key| {
+                    self.string(key);
+                    count += 1;
+                    self.value(s, depth + 1)
+                })?;
+                self.close(at, Item::Object(count));
+            }
+            Some(b'[') => {
+                self.nodes.push(NULL_NODE);
+                let mut count = 0u32;
+                s.array_with(depth, |s| {
+                    count += 1;
+                    self.value(s, depth + 1)
+                })?;
+                self.close(at, Item::Array(count));
+            }
+            _ => {
+                let v = s.value(depth)?;
+                match v.kind {
+                    Kind::String => self.string(v),
+                    Kind::Number => {
+                        let raw = self.text.get(v.start as usize..v.end as usize);
+                        let number = match raw.map(number) {
+                            Some(Ok(n)) => n,
+                            Some(Err(what)) => {
+                                self.number_error = Some(what);
+                                return Err(Stop);
+                            }
+                            None => StaticNode::Null,
+                        };
+                        self.leaf(Item::Scalar(number));
+                    }
+                    Kind::True => self.leaf(Item::Scalar(StaticNode::Bool(true))),
+                    Kind::False => self.leaf(Item::Scalar(StaticNode::Bool(false))),
+                    _ => self.leaf(Item::Scalar(StaticNode::Null)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn leaf(&mut self, item: Item) {
+        let next = self.nodes.len() as u32 + 1;
+        self.nodes.push(ViewNode { item, next });
+    }
+
+    fn close(&mut self, at: usize, item: Item) {
+        let next = self.nodes.len() as u32;
+        if let Some(node) = self.nodes.get_mut(at) {
+            *node = ViewNode { item, next };
+        }
+    }
+
+    fn string(&mut self, v: scan::Val) {
+        let buf = self.text.as_bytes();
+        let item = if v.escaped() {
+            let start = self.decoded.len() as u32;
+            scan::unescape_into(v.str_body(buf), self.decoded);
+            Item::Str {
+                start,
+                end: self.decoded.len() as u32,
+                decoded: true,
+            }
+        } else {
+            Item::Str {
+                start: v.start + 1,
+                end: v.end.saturating_sub(1),
+                decoded: false,
+            }
+        };
+        self.leaf(item);
+    }
+}
+
+/// A JSON number as simd-json reads it.
+fn number(raw: &str) -> Result<StaticNode, &'static str> {
+    if raw.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+        return match raw.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(StaticNode::F64(f)),
+            _ => Err("number out of range"),
+        };
+    }
+    if raw.starts_with('-') {
+        raw.parse::<i64>()
+            .map(StaticNode::I64)
+            .map_err(|_| "integer out of range")
+    } else {
+        raw.parse::<u64>()
+            .map(StaticNode::U64)
+            .map_err(|_| "integer out of range")
+    }
+}
+
+/// A value in a [`JsonView`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At<'a> {
+    view: &'a JsonView,
+    i: usize,
+}
+
+impl<'a> At<'a> {
+    #[inline]
+    fn node(self) -> ViewNode {
+        self.view.node(self.i)
+    }
+
+    /// `(key index, value index)` of each member, in order.
+    #[inline]
+    fn each_member<E>(self, mut f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
+        let node = self.node();
+        if let Item::Object(_) = node.item {
+            let end = node.next as usize;
+            let mut i = self.i + 1;
+            while i < end {
+                f(i)?;
+                // Past the key, then past the value's subtree.
+                let next = self.view.node(i + 1).next as usize;
+                if next <= i {
+                    break;
+                }
+                i = next;
+            }
+        }
+        Ok(())
+    }
+
+    fn key(self, i: usize) -> Option<&'a str> {
+        match self.view.node(i).item {
+            Item::Str {
+                start,
+                end,
+                decoded,
+            } => self.view.str_at(start, end, decoded),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Json<'a> for At<'a> {
+    #[inline]
+    fn scalar(self) -> Option<StaticNode> {
+        match self.node().item {
+            Item::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn as_str(self) -> Option<&'a str> {
+        match self.node().item {
+            Item::Str {
+                start,
+                end,
+                decoded,
+            } => self.view.str_at(start, end, decoded),
+            _ => None,
+        }
+    }
+
+    fn array_len(self) -> Option<usize> {
+        match self.node().item {
+            Item::Array(n) => Some(n as usize),
+            _ => None,
+        }
+    }
+
+    fn object_len(self) -> Option<usize> {
+        match self.node().item {
+            Item::Object(n) => Some(n as usize),
+            _ => None,
+        }
+    }
+
+    fn elements<E>(self, mut f: impl FnMut(usize, Self) -> Result<(), E>) -> Result<(), E> {
+        let node = self.node();
+        if let Item::Array(_) = node.item {
+            let end = node.next as usize;
+            let mut i = self.i + 1;
+            let mut index = 0;
+            while i < end {
+                f(index, At { view: self.view, i })?;
+                index += 1;
+                let next = self.view.node(i).next as usize;
+                if next <= i {
+                    break;
+                }
+                i = next;
+            }
+        }
+        Ok(())
+    }
+
+    fn members<E>(self, mut f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E> {
+        self.each_member(|i| {
+            let key = self.key(i).unwrap_or_default();
+            f(
+                key,
+                At {
+                    view: self.view,
+                    i: i + 1,
+                },
+            )
+        })
+    }
+
+    #[inline]
+    fn get(self, key: &str) -> Option<Self> {
+        let found = self.each_member(|i| {
+            // Lengths first: most keys differ in length.
+            let same_len = matches!(self.view.node(i).item,
+                Item::Str { start, end, .. } if end.saturating_sub(start) as usize == key.len());
+            if same_len && self.key(i) == Some(key) {
+                Err(i + 1)
+            } else {
+                Ok(())
+            }
+        });
+        found.err().map(|i| At { view: self.view, i })
+    }
+}
