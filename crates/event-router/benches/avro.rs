@@ -1,10 +1,12 @@
-//! Avro encode throughput for a realistic track event.
+//! Avro encode throughput for a realistic track event: from a simd-json
+//! value, simd-json parse + encode, and the router's path (scanner-built
+//! `JsonView` + `encode_view`).
 //!
 //! `cargo bench -p event-router --bench avro`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use event_router::avro::example::{TRACK_EVENT, TRACK_SCHEMA};
-use event_router::avro::{confluent_header, AvroSchema};
+use event_router::avro::{confluent_header, AvroSchema, JsonView};
 
 fn encode(c: &mut Criterion) {
     let schema = AvroSchema::compile(TRACK_SCHEMA).expect("example schema compiles");
@@ -35,6 +37,15 @@ fn encode(c: &mut Criterion) {
             let value = simd_json::to_borrowed_value(&mut scratch).expect("parses");
             out.clear();
             schema.encode(&value, &mut out).expect("encodes");
+            black_box(out.len())
+        })
+    });
+    let mut view = JsonView::new();
+    group.bench_function("view_parse_and_encode_track_event", |b| {
+        b.iter(|| {
+            view.parse(black_box(compact.as_bytes())).expect("parses");
+            out.clear();
+            schema.encode_view(&view, &mut out).expect("encodes");
             black_box(out.len())
         })
     });
