@@ -38,6 +38,7 @@ def main():
         "enable.partition.eof": True,
         "fetch.max.bytes": 16 * 1024 * 1024,
         "max.partition.fetch.bytes": 4 * 1024 * 1024,
+        "fetch.wait.max.ms": 20,
     }
     consumer = Consumer(conf)
     deadline = time.monotonic() + args.timeout
@@ -60,44 +61,51 @@ def main():
         json.dumps({"watermarks": [[t, p, hi] for (t, p), hi in sorted(high.items())]}),
         flush=False,
     )
-    remaining = {(tp.topic, tp.partition) for tp in assignment}
-    consumer.assign(assignment)
+    # One partition at a time: with its sqlite storage, Tansu answered a
+    # fetch of several partitions with the first one's records only.
     out = sys.stdout
-    while remaining:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out; still reading {sorted(remaining)}")
-        msgs = consumer.consume(num_messages=10000, timeout=1.0)
-        for m in msgs:
-            err = m.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    remaining.discard((m.topic(), m.partition()))
-                    continue
-                raise KafkaException(err)
-            v = m.value()
-            k = m.key()
-            hs = m.headers() or []
-            tt, ts = m.timestamp()
-            out.write(
-                json.dumps(
-                    {
-                        "t": m.topic(),
-                        "p": m.partition(),
-                        "o": m.offset(),
-                        "k": None if k is None else k.decode("utf-8", "replace"),
-                        "s": None if v is None else v.split(b"|", 1)[0].decode("ascii", "replace"),
-                        "n": -1 if v is None else len(v),
-                        "c": 0 if v is None else zlib.crc32(v),
-                        "h": [[hk, None if hv is None else hv.decode("utf-8", "replace")] for hk, hv in hs],
-                        "tt": tt,
-                        "ts": ts,
-                    },
-                    separators=(",", ":"),
-                )
-            )
-            out.write("\n")
+    for tp in assignment:
+        consumer.assign([tp])
+        done = False
+        while not done:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out reading {tp.topic} [{tp.partition}]")
+            for m in consumer.consume(num_messages=10000, timeout=1.0):
+                err = m.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        done = True
+                        continue
+                    raise KafkaException(err)
+                emit(out, m)
+        consumer.unassign()
     consumer.close()
     out.flush()
+
+
+def emit(out, m):
+    v = m.value()
+    k = m.key()
+    hs = m.headers() or []
+    tt, ts = m.timestamp()
+    out.write(
+        json.dumps(
+            {
+                "t": m.topic(),
+                "p": m.partition(),
+                "o": m.offset(),
+                "k": None if k is None else k.decode("utf-8", "replace"),
+                "s": None if v is None else v.split(b"|", 1)[0].decode("ascii", "replace"),
+                "n": -1 if v is None else len(v),
+                "c": 0 if v is None else zlib.crc32(v),
+                "h": [[hk, None if hv is None else hv.decode("utf-8", "replace")] for hk, hv in hs],
+                "tt": tt,
+                "ts": ts,
+            },
+            separators=(",", ":"),
+        )
+    )
+    out.write("\n")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,18 @@ impl Broker {
         self.spawn();
     }
 
+    /// Kills the broker (SIGKILL).
+    pub fn stop(&mut self) {
+        self.kill();
+    }
+
+    /// Starts the broker again (after [`Self::stop`]) on the same port and
+    /// storage, and waits until it is ready.
+    pub fn start_again(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
     /// Creates a topic with the broker's own CLI.
     pub fn create_topic(&self, name: &str, partitions: u32) {
         let out = Command::new(deps::tansu())

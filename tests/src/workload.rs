@@ -139,6 +139,20 @@ pub fn produce(
     plan: &[Planned],
     progress: Option<&AtomicUsize>,
 ) -> RunResult {
+    produce_with(engine, props, w, plan, progress, &mut |_| {})
+}
+
+/// As [`produce`], calling `after_send(id)` on the producer's thread once
+/// record `id` was handed to the producer (a test can stop the world
+/// there: the runtime waits while it runs).
+pub fn produce_with(
+    engine: Engine,
+    props: &[(&str, &str)],
+    w: &Workload,
+    plan: &[Planned],
+    progress: Option<&AtomicUsize>,
+    after_send: &mut dyn FnMut(usize),
+) -> RunResult {
     let rt = Runtime::new(engine).expect("runtime");
     rt.block_on(async {
         let start = Instant::now();
@@ -188,6 +202,7 @@ pub fn produce(
                 .await
                 .unwrap_or_else(|e| panic!("send record {id}: {e}"));
             pending.push_back((id, d));
+            after_send(id);
             if id % 512 == 511 {
                 reap(&mut pending, &mut outcomes);
                 tokio::task::yield_now().await;
