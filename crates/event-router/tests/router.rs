@@ -891,67 +891,7 @@ const RUDDERSTACK_AVRO_EVENT: &str = r#"{
 }"#;
 
 /// The RudderStack schema for it, verbatim (goavro dialect).
-const RUDDERSTACK_AVRO_SCHEMA: &str = r#"{
-  "name": "RudderStackEvent",
-  "type": "record",
-  "namespace": "com.acme.avro",
-  "fields": [{
-    "name": "anonymousId",
-    "type": "string"
-  }, {
-    "name": "event",
-    "type": "string"
-  }, {
-    "name": "messageId",
-    "type": "string"
-  }, {
-    "name": "originalTimestamp",
-    "type": "string"
-  }, {
-    "name": "receivedAt",
-    "type": "string"
-  }, {
-    "name": "request_ip",
-    "type": "string"
-  }, {
-    "name": "rudderId",
-    "type": "string"
-  }, {
-    "name": "sentAt",
-    "type": "string"
-  }, {
-    "name": "timestamp",
-    "type": "string"
-  }, {
-    "name": "type",
-    "type": "string"
-  }, {
-    "name": "context",
-    "type": "record",
-    "fields": [{
-      "name": "traits",
-      "type": "record",
-      "fields": [{
-        "name": "email",
-        "type": "string"
-      }]
-    }, {
-      "name": "ip",
-      "type": "string"
-    }]
-  }, {
-    "name": "integrations",
-    "type": "record",
-    "fields": [{
-      "name": "KAFKA",
-      "type": "record",
-      "fields": [{
-        "name": "schemaId",
-        "type": "string"
-      }]
-    }]
-  }]
-}"#;
+const RUDDERSTACK_AVRO_SCHEMA: &str = include_str!("data/rudderstack_doc_schema.json");
 
 fn avro_cfg(ids: &[&str], confluent: bool) -> RouterConfig {
     let mut c = cfg();

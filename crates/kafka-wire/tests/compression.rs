@@ -4,17 +4,17 @@
 
 use std::io::Write;
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::protocol::StrBytes;
+use bytes::BytesMut;
 use kafka_protocol::records::{
-    Compression as TheirCompression, Record as TheirRecord, RecordBatchDecoder, RecordBatchEncoder,
-    RecordEncodeOptions, TimestampType as TheirTimestampType,
+    Compression as TheirCompression, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
 };
 use kafka_wire::compression::{CompressionError, Compressor, Decompressor};
-use kafka_wire::record::{BatchBuilder, Compression, HeaderRef, ProducerFields, RecordBatch};
+use kafka_wire::record::{BatchBuilder, Compression, ProducerFields, RecordBatch};
 use kafka_wire::DecodeError;
 use proptest::prelude::*;
+
+mod common;
+use common::{append_all, theirs, Rec};
 
 const CODECS: [Compression; 4] = [
     Compression::Gzip,
@@ -32,14 +32,6 @@ fn theirs_codec(c: Compression) -> TheirCompression {
         Compression::Zstd => TheirCompression::Zstd,
         other => panic!("no such codec {other:?}"),
     }
-}
-
-#[derive(Debug, Clone)]
-struct Rec {
-    timestamp: i64,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 /// Analytics-like JSON: compressible, with some variety.
@@ -104,44 +96,8 @@ fn producer() -> ProducerFields {
 
 fn builder(recs: &[Rec], buf: BytesMut) -> BatchBuilder {
     let mut b = BatchBuilder::new(buf);
-    for r in recs {
-        let headers: Vec<HeaderRef<'_>> = r
-            .headers
-            .iter()
-            .map(|(k, v)| HeaderRef {
-                key: k.as_bytes(),
-                value: v.as_deref(),
-            })
-            .collect();
-        b.append(r.timestamp, r.key.as_deref(), r.value.as_deref(), &headers)
-            .unwrap();
-    }
+    append_all(&mut b, recs);
     b
-}
-
-fn theirs(recs: &[Rec], p: ProducerFields) -> Vec<TheirRecord> {
-    recs.iter()
-        .enumerate()
-        .map(|(i, r)| TheirRecord {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: p.producer_id,
-            producer_epoch: p.producer_epoch,
-            timestamp_type: TheirTimestampType::Creation,
-            offset: i as i64,
-            sequence: p.base_sequence.wrapping_add(i as i32),
-            timestamp: r.timestamp,
-            key: r.key.clone().map(Bytes::from),
-            value: r.value.clone().map(Bytes::from),
-            headers: r
-                .headers
-                .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone().map(Bytes::from)))
-                .collect::<IndexMap<_, _>>(),
-        })
-        .collect()
 }
 
 fn check_records(view: &RecordBatch, d: &mut Decompressor, recs: &[Rec]) {

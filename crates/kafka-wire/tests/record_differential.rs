@@ -2,22 +2,14 @@
 //! decoder, both directions, plus round trips and arbitrary-bytes checks.
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
-    Compression as TheirCompression, Record as TheirRecord, RecordBatchDecoder, RecordBatchEncoder,
-    RecordEncodeOptions, TimestampType as TheirTimestampType,
+    Compression as TheirCompression, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
 };
-use kafka_wire::record::{BatchBuilder, HeaderRef, ProducerFields, RecordBatch};
+use kafka_wire::record::{BatchBuilder, ProducerFields, RecordBatch};
 use proptest::prelude::*;
 
-#[derive(Debug, Clone)]
-struct Rec {
-    timestamp: i64,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-}
+mod common;
+use common::{append_all, theirs, Rec};
 
 fn rec_strategy() -> impl Strategy<Value = Rec> {
     (
@@ -54,18 +46,7 @@ fn producer_strategy() -> impl Strategy<Value = ProducerFields> {
 
 fn encode_ours(recs: &[Rec], p: ProducerFields) -> Bytes {
     let mut b = BatchBuilder::with_capacity(256);
-    for r in recs {
-        let headers: Vec<HeaderRef<'_>> = r
-            .headers
-            .iter()
-            .map(|(k, v)| HeaderRef {
-                key: k.as_bytes(),
-                value: v.as_deref(),
-            })
-            .collect();
-        b.append(r.timestamp, r.key.as_deref(), r.value.as_deref(), &headers)
-            .unwrap();
-    }
+    append_all(&mut b, recs);
     b.seal(p)
 }
 
@@ -74,14 +55,7 @@ fn encode_ours(recs: &[Rec], p: ProducerFields) -> Bytes {
 fn encode_ours_in_parts(recs: &[Rec], cuts: &[usize], p: ProducerFields) -> Bytes {
     let mut b = BatchBuilder::with_capacity(256);
     for r in recs {
-        let headers: Vec<HeaderRef<'_>> = r
-            .headers
-            .iter()
-            .map(|(k, v)| HeaderRef {
-                key: k.as_bytes(),
-                value: v.as_deref(),
-            })
-            .collect();
+        let headers = r.header_refs();
         let Some(value) = r.value.as_deref() else {
             b.append(r.timestamp, r.key.as_deref(), None, &headers)
                 .unwrap();
@@ -103,33 +77,6 @@ fn encode_ours_in_parts(recs: &[Rec], cuts: &[usize], p: ProducerFields) -> Byte
         assert_eq!(b.len() - before, size, "record_size_parts");
     }
     b.seal(p)
-}
-
-fn theirs(recs: &[Rec], p: ProducerFields) -> Vec<TheirRecord> {
-    recs.iter()
-        .enumerate()
-        .map(|(i, r)| TheirRecord {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: p.producer_id,
-            producer_epoch: p.producer_epoch,
-            timestamp_type: TheirTimestampType::Creation,
-            offset: i as i64,
-            // The reference derives each record's sequence as base + delta,
-            // even for a non-idempotent batch (base -1).
-            sequence: p.base_sequence.wrapping_add(i as i32),
-            timestamp: r.timestamp,
-            key: r.key.clone().map(Bytes::from),
-            value: r.value.clone().map(Bytes::from),
-            headers: r
-                .headers
-                .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone().map(Bytes::from)))
-                .collect::<IndexMap<_, _>>(),
-        })
-        .collect()
 }
 
 fn check_view_matches(view: &RecordBatch, recs: &[Rec], p: ProducerFields) {

@@ -8,67 +8,7 @@ use super::*;
 
 /// The example schema of RudderStack's Kafka destination documentation,
 /// verbatim (it writes nested records the goavro way).
-const RUDDERSTACK_DOC_SCHEMA: &str = r#"{
-  "name": "RudderStackEvent",
-  "type": "record",
-  "namespace": "com.acme.avro",
-  "fields": [{
-    "name": "anonymousId",
-    "type": "string"
-  }, {
-    "name": "event",
-    "type": "string"
-  }, {
-    "name": "messageId",
-    "type": "string"
-  }, {
-    "name": "originalTimestamp",
-    "type": "string"
-  }, {
-    "name": "receivedAt",
-    "type": "string"
-  }, {
-    "name": "request_ip",
-    "type": "string"
-  }, {
-    "name": "rudderId",
-    "type": "string"
-  }, {
-    "name": "sentAt",
-    "type": "string"
-  }, {
-    "name": "timestamp",
-    "type": "string"
-  }, {
-    "name": "type",
-    "type": "string"
-  }, {
-    "name": "context",
-    "type": "record",
-    "fields": [{
-      "name": "traits",
-      "type": "record",
-      "fields": [{
-        "name": "email",
-        "type": "string"
-      }]
-    }, {
-      "name": "ip",
-      "type": "string"
-    }]
-  }, {
-    "name": "integrations",
-    "type": "record",
-    "fields": [{
-      "name": "KAFKA",
-      "type": "record",
-      "fields": [{
-        "name": "schemaId",
-        "type": "string"
-      }]
-    }]
-  }]
-}"#;
+const RUDDERSTACK_DOC_SCHEMA: &str = include_str!("../../tests/data/rudderstack_doc_schema.json");
 
 /// The documentation's example event. The page shows a trailing comma after
 /// `context.traits`, which is not JSON; it is removed here, nothing else.
