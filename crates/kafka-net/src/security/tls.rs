@@ -82,7 +82,10 @@ pub fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, TlsErr
     let builder = if !settings.verify_certificates {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoCertificateVerification { provider }))
+            .with_custom_certificate_verifier(Arc::new(RelaxedVerification {
+                roots: None,
+                provider,
+            }))
     } else {
         let roots = Arc::new(root_store(settings)?);
         if settings.verify_hostname {
@@ -90,8 +93,8 @@ pub fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, TlsErr
         } else {
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ChainOnlyVerification {
-                    roots,
+                .with_custom_certificate_verifier(Arc::new(RelaxedVerification {
+                    roots: Some(roots),
                     provider,
                 }))
         }
@@ -313,20 +316,27 @@ fn load_key(source: &PemSource) -> Result<PrivateKeyDer<'static>, TlsError> {
     })
 }
 
-/// Checks the chain to a trust anchor and the handshake signatures, but
-/// not the host name (`ssl.endpoint.identification.algorithm=none`).
-struct ChainOnlyVerification {
-    roots: Arc<RootCertStore>,
+/// The verifier behind the two escape hatches. With `roots`, it checks the
+/// chain to a trust anchor but not the host name
+/// (`ssl.endpoint.identification.algorithm=none`); without, it accepts any
+/// server certificate (`enable.ssl.certificate.verification=false`). Either
+/// way the handshake signatures are checked, so the peer must hold the key of
+/// the certificate it shows.
+struct RelaxedVerification {
+    roots: Option<Arc<RootCertStore>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl fmt::Debug for ChainOnlyVerification {
+impl fmt::Debug for RelaxedVerification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ChainOnlyVerification")
+        f.write_str(match self.roots {
+            Some(_) => "ChainOnlyVerification",
+            None => "NoCertificateVerification",
+        })
     }
 }
 
-impl ServerCertVerifier for ChainOnlyVerification {
+impl ServerCertVerifier for RelaxedVerification {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -335,74 +345,16 @@ impl ServerCertVerifier for ChainOnlyVerification {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// Accepts any server certificate (`enable.ssl.certificate.verification=
-/// false`); the handshake signatures are still checked, so the peer must
-/// hold the key of the certificate it shows.
-struct NoCertificateVerification {
-    provider: Arc<CryptoProvider>,
-}
-
-impl fmt::Debug for NoCertificateVerification {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NoCertificateVerification")
-    }
-}
-
-impl ServerCertVerifier for NoCertificateVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
