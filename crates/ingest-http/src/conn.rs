@@ -55,6 +55,9 @@ use crate::metrics::{WorkerMetrics, CONTENT_TYPE};
 use crate::response::{self, Response, CONTINUE};
 use crate::sink::{Endpoint, IngestOutcome, IngestRequest};
 
+/// The least spare room [`Connection::recv_buffer`] offers a read.
+pub const MIN_READ: usize = 16 * 1024;
+
 /// Most headers accepted in one request head.
 const MAX_HEADERS: usize = 64;
 
@@ -244,7 +247,21 @@ impl Connection {
     /// The buffer to read socket data into (append only), followed by
     /// [`Connection::handle_received`]. Reading straight into it lets a
     /// `Content-Length` body become the request's `Bytes` without a copy.
+    ///
+    /// The buffer comes with spare capacity: at least [`MIN_READ`] bytes,
+    /// and while a `Content-Length` body is being received, room for all
+    /// of it, so that a large body arrives in one allocation instead of
+    /// being moved each time the buffer grows.
     pub fn recv_buffer(&mut self) -> &mut BytesMut {
+        let body_left = match &self.state {
+            State::Body(BodyState {
+                framing: Framing::Length(remaining),
+                target: Target::Ingest(_),
+                ..
+            }) => remaining.saturating_sub(self.input.len()),
+            _ => 0,
+        };
+        self.input.reserve(body_left.max(MIN_READ));
         &mut self.input
     }
 

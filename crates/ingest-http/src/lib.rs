@@ -41,6 +41,6 @@ pub use config::{
     HttpConfig, WriteKey, DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_PIPELINED,
     DEFAULT_MAX_REQUEST_BYTES,
 };
-pub use conn::{Connection, Event, Reply, RequestId, RespondError};
+pub use conn::{Connection, Event, Reply, RequestId, RespondError, MIN_READ};
 pub use event_router::EventType;
 pub use sink::{Endpoint, EventError, EventSink, IngestOutcome, IngestRequest, Status};

@@ -203,9 +203,7 @@ async fn run_connection<S: EventSink + 'static>(
             }
             ready = stream.readable(), if conn.wants_read() => {
                 ready?;
-                let buf = conn.recv_buffer();
-                buf.reserve(16 * 1024);
-                match stream.try_read_buf(buf) {
+                match stream.try_read_buf(conn.recv_buffer()) {
                     Ok(0) => {
                         peer_eof = true;
                         conn.handle_eof();
