@@ -33,11 +33,13 @@
 //! `Display`, wiped on drop) from the moment the file is parsed or the
 //! variable read: the `String` the TOML parser or the environment gave is
 //! moved into the `Secret`, not copied, and the file's text is wiped once
-//! parsed. What is out of reach: copies the TOML parser makes while it
-//! parses (for example of a string with escapes) are freed without being
-//! wiped, and the process environment keeps `FORWARDER_KAFKA__*` values
-//! for the life of the process (prefer the file, readable by the service
-//! user only).
+//! parsed. A TOML error in a file that defines a secret property gives
+//! the position and the message but not the line (toml would quote it).
+//! What is out of reach: copies the TOML parser makes while it parses
+//! (for example of a string with escapes, or of the whole text inside a
+//! parse error) are freed without being wiped, and the process
+//! environment keeps `FORWARDER_KAFKA__*` values for the life of the
+//! process (prefer the file, readable by the service user only).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -81,6 +83,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The TOML is malformed, or a key is unknown or has the wrong type.
+    /// Shows the line at fault, unless the file holds a secret property
+    /// (then only the position and the message: the line could be the
+    /// secret's).
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
     /// A key has a value that cannot be used.
@@ -314,7 +319,7 @@ impl Settings {
     where
         I: IntoIterator<Item = (String, String)>,
     {
-        let mut config: Config = toml::from_str(text)?;
+        let mut config: Config = toml::from_str(text).map_err(|e| without_source_line(e, text))?;
         for (key, value) in config.kafka.iter_mut() {
             if let PropertyValue::Text(s) = value {
                 if is_secret_key(key) {
@@ -448,6 +453,31 @@ impl Settings {
             self.http.key_count(),
         )
     }
+}
+
+/// `e`, without the line of `text` it would quote when `text` defines a
+/// secret property (a line of a secret, or of a multi-line key PEM, must
+/// not reach the terminal or the journal); the position and the message
+/// stay.
+fn without_source_line(e: toml::de::Error, text: &str) -> ConfigError {
+    let defines_secret = text.lines().any(|line| {
+        line.split_once('=').is_some_and(|(key, _)| {
+            let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+            is_secret_key(key)
+        })
+    });
+    let Some(span) = e.span().filter(|_| defines_secret) else {
+        return ConfigError::Toml(e);
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let message = format!(
+        "TOML parse error at line {line}, column {column} (line not shown: the file holds \
+         secrets)\n{}",
+        e.message()
+    );
+    ConfigError::Toml(<toml::de::Error as serde::de::Error>::custom(message))
 }
 
 /// Applies `FORWARDER_*` overrides.
@@ -671,6 +701,20 @@ mod tests {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(text.contains("[redacted]"), "{text}");
+    }
+
+    #[test]
+    fn toml_errors_quote_no_line_of_a_file_with_secrets() {
+        let text = "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+                    'sasl.password'='hunter2\n[router]\ndefault_topic='e'\n";
+        let e = load(text, &[]).unwrap_err().to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(e.contains("line 5"), "{e}");
+        // Without secrets the line is quoted, as toml does.
+        let text = "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+                    'linger.ms'='5\n[router]\ndefault_topic='e'\n";
+        let e = load(text, &[]).unwrap_err().to_string();
+        assert!(e.contains("'linger.ms'='5"), "{e}");
     }
 
     #[test]
