@@ -25,7 +25,9 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use kafka_net::{Engine, NetConfig, Outcome, Producer, RecordRef, Runtime};
+use kafka_net::{
+    AuthErrorKind, DeliveryError, Engine, NetConfig, Outcome, Producer, RecordRef, Runtime,
+};
 use kafka_wire::frame::{decode_request, encode_response};
 use kafka_wire::header::RequestHeader;
 use kafka_wire::messages::sasl_authenticate::{SaslAuthenticateRequest, SaslAuthenticateResponse};
@@ -555,6 +557,20 @@ impl Run {
             .all(|o| matches!(o, Outcome::Persisted { .. }))
     }
 
+    /// Whether every record failed with an authentication error of
+    /// `kind` (`NotPersisted(Authentication)`), and the message of each
+    /// holds `says`.
+    pub fn all_failed_authentication(&self, kind: AuthErrorKind, says: &str) -> bool {
+        !self.outcomes.is_empty()
+            && self.outcomes.iter().all(|o| {
+                matches!(
+                    o,
+                    Outcome::NotPersisted(DeliveryError::Authentication(e))
+                        if e.kind == kind && e.to_string().contains(says)
+                )
+            })
+    }
+
     /// Whether no record was persisted.
     pub fn none_persisted(&self) -> bool {
         self.outcomes
@@ -573,6 +589,10 @@ impl Run {
             .collect()
     }
 }
+
+/// A `delivery.timeout.ms` no test waits for: with it, a record that
+/// fails can only have failed for a reason other than the timeout.
+pub const NO_DELIVERY_TIMEOUT: (&str, &str) = ("delivery.timeout.ms", "600000");
 
 /// Default properties that make a failing run end quickly: connection
 /// attempts and deliveries time out after a few seconds.

@@ -6,8 +6,13 @@
 use forwarder_e2e::broker::{free_port, Broker, Storage};
 use forwarder_e2e::engines;
 use forwarder_e2e::security_fixtures::{
-    producer_config, run_producer, LogCapture, Pki, PlainSaslProxy, ScramUser, Stunnel, TansuBroker,
+    producer_config, run_producer, LogCapture, Pki, PlainSaslProxy, ScramUser, Stunnel,
+    TansuBroker, NO_DELIVERY_TIMEOUT,
 };
+use kafka_net::AuthErrorKind;
+use kafka_wire::ErrorCode;
+
+const SASL_FAILED: AuthErrorKind = AuthErrorKind::Sasl(ErrorCode::SaslAuthenticationFailed);
 
 #[test]
 fn scram_each_mechanism_produces_and_a_wrong_password_produces_nothing() {
@@ -45,7 +50,10 @@ fn scram_each_mechanism_produces_and_a_wrong_password_produces_nothing() {
         }
     }
 
-    // A wrong password: refused with a clear error, nothing written.
+    // A wrong password: refused with a clear error, nothing written. Each
+    // record's outcome is the authentication error (with a delivery
+    // timeout of ten minutes, only the authentication path can end the
+    // run: a timeout would say so).
     for engine in engines() {
         let (logs, _guard) = LogCapture::on_this_thread();
         let run = run_producer(
@@ -57,11 +65,20 @@ fn scram_each_mechanism_produces_and_a_wrong_password_produces_nothing() {
                 ("sasl.mechanism", "SCRAM-SHA-256"),
                 ("sasl.username", "alice256"),
                 ("sasl.password", "not-the-password"),
+                NO_DELIVERY_TIMEOUT,
             ],
             "scram-bad",
             5,
         );
-        assert!(run.none_persisted(), "{engine:?}: {:?}", run.outcomes);
+        assert!(
+            run.all_failed_authentication(
+                SASL_FAILED,
+                "SASL SCRAM-SHA-256 authentication failed (check sasl.username and sasl.password)"
+            ),
+            "{engine:?}: {:?}",
+            run.outcomes
+        );
+        assert!(!format!("{:?}", run.outcomes).contains("not-the-password"));
         let text = logs.text();
         assert!(
             text.contains("SASL SCRAM-SHA-256 authentication failed"),
@@ -102,11 +119,16 @@ fn scram_mechanism_the_user_lacks_is_refused() {
             ("sasl.mechanism", "SCRAM-SHA-512"),
             ("sasl.username", "alice"),
             ("sasl.password", "pw"),
+            NO_DELIVERY_TIMEOUT,
         ],
         "t",
         2,
     );
-    assert!(run.none_persisted(), "{:?}", run.outcomes);
+    assert!(
+        run.all_failed_authentication(SASL_FAILED, "SASL SCRAM-SHA-512 authentication failed"),
+        "{:?}",
+        run.outcomes
+    );
     let text = logs.text();
     assert!(
         text.contains("SASL SCRAM-SHA-512 authentication failed"),
@@ -153,11 +175,16 @@ fn plain_over_tls_produces_and_wrong_credentials_fail() {
             ("sasl.mechanisms", "PLAIN"),
             ("sasl.username", "api-key"),
             ("sasl.password", "wrong-secret"),
+            NO_DELIVERY_TIMEOUT,
         ],
         "plain",
         3,
     );
-    assert!(run.none_persisted(), "{:?}", run.outcomes);
+    assert!(
+        run.all_failed_authentication(SASL_FAILED, "Invalid username or password"),
+        "{:?}",
+        run.outcomes
+    );
     let text = logs.text();
     assert!(
         text.contains("SASL PLAIN authentication failed")

@@ -5,8 +5,9 @@
 use forwarder_e2e::broker::{free_port, Broker, Storage};
 use forwarder_e2e::engines;
 use forwarder_e2e::security_fixtures::{
-    run_producer, Issued, LogCapture, Pki, Stunnel, TansuBroker,
+    run_producer, Issued, LogCapture, Pki, Stunnel, TansuBroker, NO_DELIVERY_TIMEOUT,
 };
+use kafka_net::AuthErrorKind;
 
 const TOPIC: &str = "tls";
 
@@ -83,11 +84,21 @@ fn wrong_ca_fails_with_a_clear_error() {
                 ("bootstrap.servers", &addr),
                 ("security.protocol", "SSL"),
                 ("ssl.ca.pem", &ca),
+                NO_DELIVERY_TIMEOUT,
             ],
             TOPIC,
             3,
         );
-        assert!(run.none_persisted(), "{engine:?}: {:?}", run.outcomes);
+        // Each record fails with the verification error, not a timeout
+        // (ten minutes away).
+        assert!(
+            run.all_failed_authentication(
+                AuthErrorKind::TlsCertificate,
+                "the certificate of 127.0.0.1 is not signed by a trusted CA"
+            ),
+            "{engine:?}: {:?}",
+            run.outcomes
+        );
         let text = logs.text();
         assert!(
             text.contains("the certificate of 127.0.0.1 is not signed by a trusted CA"),
@@ -111,11 +122,19 @@ fn hostname_mismatch_fails_and_passes_with_the_check_off() {
                 ("bootstrap.servers", &addr),
                 ("security.protocol", "SSL"),
                 ("ssl.ca.pem", &ca),
+                NO_DELIVERY_TIMEOUT,
             ],
             TOPIC,
             3,
         );
-        assert!(run.none_persisted(), "{engine:?}: {:?}", run.outcomes);
+        assert!(
+            run.all_failed_authentication(
+                AuthErrorKind::TlsCertificate,
+                "is not valid for the name `127.0.0.1`"
+            ),
+            "{engine:?}: {:?}",
+            run.outcomes
+        );
         let text = logs.text();
         assert!(
             text.contains("is not valid for the name `127.0.0.1`"),
@@ -222,7 +241,7 @@ fn mutual_tls_needs_the_client_certificate() {
         );
         assert!(run.all_persisted(), "{engine:?}: {:?}", run.outcomes);
 
-        // Without one.
+        // Without one: the broker's refusal is an authentication error.
         let (logs, _guard) = LogCapture::on_this_thread();
         let run = run_producer(
             engine,
@@ -230,11 +249,16 @@ fn mutual_tls_needs_the_client_certificate() {
                 ("bootstrap.servers", &addr),
                 ("security.protocol", "SSL"),
                 ("ssl.ca.pem", &ca),
+                NO_DELIVERY_TIMEOUT,
             ],
             TOPIC,
             3,
         );
-        assert!(run.none_persisted(), "{engine:?}: {:?}", run.outcomes);
+        assert!(
+            run.all_failed_authentication(AuthErrorKind::TlsCertificate, "client certificate"),
+            "{engine:?}: {:?}",
+            run.outcomes
+        );
         let text = logs.text();
         assert!(text.contains("client certificate"), "{engine:?}: {text}");
 
@@ -248,11 +272,16 @@ fn mutual_tls_needs_the_client_certificate() {
                 ("ssl.ca.pem", &ca),
                 ("ssl.certificate.pem", &stranger.cert),
                 ("ssl.key.pem", &stranger.key),
+                NO_DELIVERY_TIMEOUT,
             ],
             TOPIC,
             3,
         );
-        assert!(run.none_persisted(), "{engine:?}: {:?}", run.outcomes);
+        assert!(
+            run.all_failed_authentication(AuthErrorKind::TlsCertificate, "127.0.0.1"),
+            "{engine:?}: {:?}",
+            run.outcomes
+        );
     }
 }
 

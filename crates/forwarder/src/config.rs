@@ -25,7 +25,23 @@
 //! (`FORWARDER_KAFKA__SASL_PASSWORD` is `sasl.password`);
 //! `FORWARDER_INGEST__WRITE_KEYS` replaces the write keys (comma
 //! separated). Any other `FORWARDER_*` variable is an error.
+//!
+//! # Secrets
+//!
+//! Secret Kafka properties ([`kafka_net::is_secret_key`]: `sasl.password`,
+//! `ssl.key.pem`, ...) are held as [`Secret`]s (redacted in `Debug` and
+//! `Display`, wiped on drop) from the moment the file is parsed or the
+//! variable read: the `String` the TOML parser or the environment gave is
+//! moved into the `Secret`, not copied, and the file's text is wiped once
+//! parsed. A TOML error in a file that defines a secret property gives
+//! the position and the message but not the line (toml would quote it).
+//! What is out of reach: copies the TOML parser makes while it parses
+//! (for example of a string with escapes, or of the whole text inside a
+//! parse error) are freed without being wiped, and the process
+//! environment keeps `FORWARDER_KAFKA__*` values for the life of the
+//! process (prefer the file, readable by the service user only).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -34,8 +50,9 @@ use std::time::Duration;
 
 use event_router::{Router, RouterConfig};
 use ingest_http::{HttpConfig, WriteKey};
-use kafka_net::NetConfig;
+use kafka_net::{is_secret_key, NetConfig, Secret};
 use serde::Deserialize;
+use zeroize::Zeroize;
 
 /// The configuration used when no file is given.
 pub const DEFAULT_CONFIG: &str = r#"# Embedded defaults: loopback only, a local broker, one topic.
@@ -66,6 +83,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The TOML is malformed, or a key is unknown or has the wrong type.
+    /// Shows the line at fault, unless the file holds a secret property
+    /// (then only the position and the message: the line could be the
+    /// secret's).
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
     /// A key has a value that cannot be used.
@@ -208,8 +228,36 @@ pub enum PropertyValue {
     Bool(bool),
     /// `1.5`.
     Float(f64),
+    /// The text of a secret property ([`kafka_net::is_secret_key`]): a
+    /// `Text` becomes this as soon as it is read.
+    #[serde(skip_deserializing)]
+    Secret(Secret),
 }
 
+impl PropertyValue {
+    /// The value as a property string. A secret's is exposed: hand it to
+    /// the producer's configuration only.
+    fn as_property(&self) -> Cow<'_, str> {
+        match self {
+            PropertyValue::Text(s) => Cow::Borrowed(s),
+            // Made from a `String`: UTF-8.
+            PropertyValue::Secret(s) => Cow::Borrowed(s.expose_str().unwrap_or_default()),
+            other => Cow::Owned(other.to_string()),
+        }
+    }
+
+    /// `value` as the property `key` holds it: a secret key's text moves
+    /// into a [`Secret`] (no copy).
+    fn text(key: &str, value: String) -> PropertyValue {
+        if is_secret_key(key) {
+            PropertyValue::Secret(Secret::from(value))
+        } else {
+            PropertyValue::Text(value)
+        }
+    }
+}
+
+/// Secrets print as `[redacted]`.
 impl fmt::Display for PropertyValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -217,6 +265,7 @@ impl fmt::Display for PropertyValue {
             PropertyValue::Int(i) => write!(f, "{i}"),
             PropertyValue::Bool(b) => write!(f, "{b}"),
             PropertyValue::Float(x) => write!(f, "{x}"),
+            PropertyValue::Secret(s) => write!(f, "{s}"),
         }
     }
 }
@@ -241,7 +290,8 @@ pub struct Config {
     /// `[ingest]`.
     #[serde(default)]
     pub ingest: IngestConfig,
-    /// `[kafka]`: librdkafka property names, plus `io.engine`.
+    /// `[kafka]`: librdkafka property names, plus `io.engine`. Secret
+    /// properties are held as [`PropertyValue::Secret`].
     #[serde(default)]
     pub kafka: BTreeMap<String, PropertyValue>,
     /// `[router]`.
@@ -251,7 +301,7 @@ pub struct Config {
 /// A checked configuration, ready for the workers.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The file as parsed (Kafka secrets included: never log it whole).
+    /// The file as parsed (Kafka secrets as [`Secret`]s).
     pub config: Config,
     /// The listen address.
     pub listen: SocketAddr,
@@ -269,22 +319,32 @@ impl Settings {
     where
         I: IntoIterator<Item = (String, String)>,
     {
-        let mut config: Config = toml::from_str(text)?;
+        let mut config: Config = toml::from_str(text).map_err(|e| without_source_line(e, text))?;
+        for (key, value) in config.kafka.iter_mut() {
+            if let PropertyValue::Text(s) = value {
+                if is_secret_key(key) {
+                    *value = PropertyValue::text(key, std::mem::take(s));
+                }
+            }
+        }
         apply_env(&mut config, env)?;
         Settings::check(config)
     }
 
     /// Reads `path` (or the embedded defaults when `None`) and the
-    /// process environment.
+    /// process environment. The file's text is wiped once parsed: it
+    /// holds the secrets as written.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
-        let text = match path {
+        let mut text = match path {
             Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                 path: p.display().to_string(),
                 source,
             })?,
             None => DEFAULT_CONFIG.to_owned(),
         };
-        Settings::from_toml(&text, std::env::vars())
+        let settings = Settings::from_toml(&text, std::env::vars());
+        text.zeroize();
+        settings
     }
 
     fn check(config: Config) -> Result<Settings, ConfigError> {
@@ -328,19 +388,22 @@ impl Settings {
         http.max_pipelined = config.ingest.max_pipelined;
         http.retry_after = Duration::from_secs(config.ingest.retry_after_secs.max(1));
 
-        let props: Vec<(String, String)> = config
+        // Borrowed, not copied: the producer's configuration makes its own
+        // `Secret`s of the secret ones.
+        let props: Vec<(&str, Cow<'_, str>)> = config
             .kafka
             .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
+            .map(|(k, v)| (k.as_str(), v.as_property()))
             .collect();
         if !props
             .iter()
-            .any(|(k, _)| k == "bootstrap.servers" || k == "metadata.broker.list")
+            .any(|(k, _)| *k == "bootstrap.servers" || *k == "metadata.broker.list")
         {
             return Err(invalid("kafka.bootstrap.servers", "is required"));
         }
-        let net = NetConfig::from_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        let net = NetConfig::from_properties(props.iter().map(|(k, v)| (*k, v.as_ref())))
             .map_err(|e| invalid("kafka", e))?;
+        drop(props);
         // The router checks its own settings (topics, Avro schemas).
         Router::new(&config.router, 0).map_err(|e| invalid("router", e))?;
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
@@ -392,6 +455,31 @@ impl Settings {
     }
 }
 
+/// `e`, without the line of `text` it would quote when `text` defines a
+/// secret property (a line of a secret, or of a multi-line key PEM, must
+/// not reach the terminal or the journal); the position and the message
+/// stay.
+fn without_source_line(e: toml::de::Error, text: &str) -> ConfigError {
+    let defines_secret = text.lines().any(|line| {
+        line.split_once('=').is_some_and(|(key, _)| {
+            let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+            is_secret_key(key)
+        })
+    });
+    let Some(span) = e.span().filter(|_| defines_secret) else {
+        return ConfigError::Toml(e);
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let message = format!(
+        "TOML parse error at line {line}, column {column} (line not shown: the file holds \
+         secrets)\n{}",
+        e.message()
+    );
+    ConfigError::Toml(<toml::de::Error as serde::de::Error>::custom(message))
+}
+
 /// Applies `FORWARDER_*` overrides.
 fn apply_env<I>(config: &mut Config, env: I) -> Result<(), ConfigError>
 where
@@ -406,7 +494,9 @@ where
                 return Err(invalid(name, "names no Kafka property"));
             }
             let key = prop.to_ascii_lowercase().replace('_', ".");
-            config.kafka.insert(key, PropertyValue::Text(value));
+            // A secret's `String` moves into its `Secret`.
+            let value = PropertyValue::text(&key, value);
+            config.kafka.insert(key, value);
         } else if rest == "INGEST__WRITE_KEYS" {
             config.ingest.write_keys = value
                 .split(',')
@@ -557,6 +647,74 @@ mod tests {
             s.config.kafka.get("linger.ms"),
             Some(PropertyValue::Text(v)) if v == "9"
         ));
+    }
+
+    #[test]
+    fn secrets_are_held_as_secrets_and_never_printed() {
+        let s = load(
+            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+             'security.protocol'='sasl_ssl'\n'sasl.mechanism'='PLAIN'\n\
+             'sasl.username'='u'\n'sasl.password'='toml-password'\n\
+             'ssl.key.pem'='-----BEGIN PRIVATE KEY-----toml-key'\n\
+             'ssl.certificate.pem'='cert'\n[router]\ndefault_topic='e'\n",
+            &[("FORWARDER_KAFKA__SSL_KEY_PASSWORD", "env-key-password")],
+        );
+        // ssl.key.password is refused by the driver (encrypted keys are
+        // not supported); the error names the key, not the value.
+        let e = s.unwrap_err().to_string();
+        assert!(e.contains("ssl.key.password"), "{e}");
+        assert!(!e.contains("env-key-password"), "{e}");
+
+        let s = load(
+            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+             'security.protocol'='sasl_ssl'\n'sasl.mechanism'='PLAIN'\n\
+             'sasl.username'='u'\n'sasl.password'='toml-password'\n\
+             'ssl.key.pem'='-----BEGIN PRIVATE KEY-----toml-key'\n\
+             'ssl.certificate.pem'='cert'\n[router]\ndefault_topic='e'\n",
+            &[("FORWARDER_KAFKA__SASL_PASSWORD", "env-password")],
+        )
+        .unwrap();
+        // The environment wins, and both sources end up as `Secret`s.
+        for key in ["sasl.password", "ssl.key.pem"] {
+            assert!(
+                matches!(s.config.kafka.get(key), Some(PropertyValue::Secret(_))),
+                "{key}: {:?}",
+                s.config.kafka.get(key)
+            );
+        }
+        assert_eq!(
+            s.net
+                .producer
+                .secrets
+                .get("sasl.password")
+                .map(Secret::expose),
+            Some(&b"env-password"[..])
+        );
+        assert!(!s.net.producer.pass_through.contains_key("sasl.password"));
+        assert!(!s.net.producer.pass_through.contains_key("ssl.key.pem"));
+        let text = format!(
+            "{s:?} {s:#?} {} {}",
+            s.summary(),
+            s.config.kafka["sasl.password"]
+        );
+        for secret in ["toml-password", "env-password", "toml-key"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+
+    #[test]
+    fn toml_errors_quote_no_line_of_a_file_with_secrets() {
+        let text = "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+                    'sasl.password'='hunter2\n[router]\ndefault_topic='e'\n";
+        let e = load(text, &[]).unwrap_err().to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(e.contains("line 5"), "{e}");
+        // Without secrets the line is quoted, as toml does.
+        let text = "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+                    'linger.ms'='5\n[router]\ndefault_topic='e'\n";
+        let e = load(text, &[]).unwrap_err().to_string();
+        assert!(e.contains("'linger.ms'='5"), "{e}");
     }
 
     #[test]

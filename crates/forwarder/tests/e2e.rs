@@ -550,3 +550,37 @@ fn sigterm_with_the_broker_unreachable_exits_0_and_answered_nothing_2xx() {
     let status = fwd.terminate();
     assert!(status.success(), "exit {status}:\n{}", fwd.log());
 }
+
+/// A broker that refuses the forwarder's SASL password: requests are
+/// answered 503 naming the authentication failure, not held until a
+/// timeout (the delivery and request timeouts are ten minutes here), and
+/// the password appears nowhere.
+#[test]
+fn refused_sasl_credentials_answer_503_naming_authentication() {
+    use forwarder_e2e::security_fixtures::{ScramUser, TansuBroker};
+
+    let broker =
+        TansuBroker::with_scram_users(&[("fwd", "right-password", ScramUser::Sha256)], &["events"]);
+    let fwd = Forwarder::start(&config(
+        &broker.addr(),
+        "",
+        "\"security.protocol\" = \"SASL_PLAINTEXT\"\n\"sasl.allow.plaintext\" = true\n\
+         \"sasl.mechanism\" = \"SCRAM-SHA-256\"\n\"sasl.username\" = \"fwd\"\n\
+         \"sasl.password\" = \"Wr0ng-Passw0rd\"\n\"delivery.timeout.ms\" = 600000",
+        "request_timeout_ms = 600000",
+    ));
+    let event = br#"{"type":"track","event":"E","userId":"u","messageId":"m1"}"#;
+    for _ in 0..2 {
+        let (s, body) =
+            request(fwd.port, "POST", "/v1/track", Some("seg-key"), event, &[]).expect("post");
+        assert_eq!(s, 503, "{body}");
+        assert!(
+            body.contains("authentication with") && body.contains("SCRAM-SHA-256"),
+            "{body}"
+        );
+        assert!(!body.contains("Wr0ng-Passw0rd"), "{body}");
+    }
+    let log = fwd.log();
+    assert!(log.contains("authentication failed"), "{log}");
+    assert!(!log.contains("Wr0ng-Passw0rd"), "{log}");
+}

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_producer::{
-    AppendError, ConnId, ConnectRequest, DeliveryId, Event, FatalError, Outcome, ProducerConfig,
-    RecordRef, Transmit,
+    AppendError, AuthError, ConnId, ConnectRequest, DeliveryId, Event, FatalError, Outcome,
+    ProducerConfig, RecordRef, Transmit,
 };
 use kafka_wire::frame::FrameSplitter;
 use tokio::sync::{mpsc, Notify};
@@ -112,8 +112,7 @@ impl Producer {
     /// `block_on`). It connects to a bootstrap broker at once.
     pub fn new(config: ProducerConfig, engine: Engine) -> Result<Self, Error> {
         let connect_timeout = config.request_timeout;
-        let security =
-            crate::security::Connector::from_pass_through(&config.pass_through, &config.client_id)?;
+        let security = crate::security::Connector::from_producer_config(&config)?;
         let core = kafka_producer::Producer::new(config, Instant::now())?;
         let shared = Rc::new(Shared {
             core: RefCell::new(core),
@@ -295,6 +294,15 @@ impl Shared {
             self.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// A connection failed authentication.
+    fn auth_failed(&self, conn: ConnId, error: AuthError) {
+        self.conns.borrow_mut().remove(&conn);
+        self.core
+            .borrow_mut()
+            .handle_auth_failure(conn, error, Instant::now());
+        self.wake.notify_one();
     }
 
     /// A connection failed or closed on its own.
@@ -514,8 +522,15 @@ async fn run_conn(shared: Rc<Shared>, req: ConnectRequest, rx: mpsc::UnboundedRe
         Engine::Epoll => conn::epoll::run(&shared, &req, rx).await,
     };
     if let Err(e) = result {
-        tracing::warn!(broker = %format_args!("{}:{}", req.host, req.port), "connection failed: {e}");
-        shared.disconnected(req.conn);
+        let broker = format!("{}:{}", req.host, req.port);
+        tracing::warn!(broker = %broker, "connection failed: {e}");
+        let auth = crate::security::SetupError::from_io(&e).and_then(|s| s.authentication(&broker));
+        match auth {
+            // Fails the records waiting for this broker now rather than at
+            // `delivery.timeout.ms`.
+            Some(error) => shared.auth_failed(req.conn, error),
+            None => shared.disconnected(req.conn),
+        }
     }
 }
 

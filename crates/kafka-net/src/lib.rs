@@ -87,8 +87,10 @@ pub mod security;
 pub use driver::{Delivery, Producer};
 pub use engine::{io_uring_available, Engine, EngineChoice, Runtime};
 pub use error::Error;
+pub use kafka_producer::config::is_secret_key;
 pub use kafka_producer::{
-    AppendError, DeliveryError, FatalError, HeaderRef, Outcome, ProducerConfig, RecordRef,
+    AppendError, AuthError, AuthErrorKind, DeliveryError, FatalError, HeaderRef, Outcome,
+    ProducerConfig, RecordRef, Secret,
 };
 
 /// A producer configuration plus the driver's own settings, read from
@@ -132,13 +134,8 @@ impl NetConfig {
             );
         }
         // Refuse bad security settings now; files are read by `Producer::new`.
-        security::SecurityConfig::from_properties(
-            producer
-                .pass_through
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        )
-        .map_err(security::SecurityError::from)?;
+        security::SecurityConfig::from_properties(producer.pass_through_properties())
+            .map_err(security::SecurityError::from)?;
         Ok(Self { producer, engine })
     }
 }

@@ -58,6 +58,41 @@ pub enum DeliveryError {
     /// The producer failed fatally.
     #[error("producer failed: {0}")]
     Fatal(FatalError),
+    /// The broker the record was waiting for refused to authenticate the
+    /// connection, or the connection could not authenticate the broker
+    /// (see [`crate::Producer::handle_auth_failure`]).
+    #[error("{0}")]
+    Authentication(AuthError),
+}
+
+/// A connection that failed authentication: SASL refused the credentials
+/// or the mechanism, or TLS certificate verification failed (the broker's
+/// certificate, or the broker refusing ours). Such a failure recurs on
+/// every attempt until a setting or a certificate changes, so the records
+/// waiting for that broker fail at once instead of at `delivery.timeout.ms`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("authentication with {broker} failed: {message}")]
+pub struct AuthError {
+    /// What failed.
+    pub kind: AuthErrorKind,
+    /// The broker, as `host:port`.
+    pub broker: String,
+    /// The explanation, naming the setting to check. Never holds a secret.
+    pub message: String,
+}
+
+/// The class of an [`AuthError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// SASL failed with this code: SASL_AUTHENTICATION_FAILED (58) for
+    /// refused credentials (or a SCRAM exchange the broker could not
+    /// prove), UNSUPPORTED_SASL_MECHANISM (33), ILLEGAL_SASL_STATE (34).
+    Sasl(ErrorCode),
+    /// The TLS handshake failed on a certificate: the broker's was not
+    /// verified (unknown CA, wrong name, expired), or the broker refused
+    /// ours or required one.
+    TlsCertificate,
 }
 
 /// An error after which the producer cannot go on. Every record held is

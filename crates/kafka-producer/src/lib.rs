@@ -27,11 +27,13 @@ pub mod config;
 pub mod error;
 pub mod partitioner;
 mod producer;
+pub mod secret;
 
 pub use config::{Acks, BrokerAddr, ConfigError, Partitioner, ProducerConfig};
-pub use error::{AppendError, DeliveryError, FatalError};
+pub use error::{AppendError, AuthError, AuthErrorKind, DeliveryError, FatalError};
 pub use kafka_wire::record::HeaderRef;
 pub use producer::{increment_sequence, Producer};
+pub use secret::Secret;
 
 use bytes::Bytes;
 use kafka_wire::ByteStr;

@@ -18,7 +18,7 @@ use kafka_wire::record::{restamp, BatchBuilder, HeaderRef, ProducerFields, BATCH
 use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
 
 use crate::config::{Acks, ProducerConfig};
-use crate::error::{AppendError, DeliveryError, FatalError};
+use crate::error::{AppendError, AuthError, DeliveryError, FatalError};
 use crate::partitioner::{self, Choice, Rng};
 use crate::{
     BatchResult, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, RecordRef, Transmit,
@@ -343,6 +343,8 @@ enum IdState {
 ///    frame (size prefix stripped, `kafka_wire::frame::FrameSplitter` finds
 ///    them); [`handle_disconnected`](Self::handle_disconnected) when a
 ///    connection fails or closes (or its connect attempt fails);
+///    [`handle_auth_failure`](Self::handle_auth_failure) instead when it
+///    failed authentication (SASL refused, TLS certificate not verified);
 ///    [`handle_timeout`](Self::handle_timeout) when the instant from
 ///    [`poll_timeout`](Self::poll_timeout) is reached;
 ///    [`flush`](Self::flush) to send everything without lingering.
@@ -625,6 +627,38 @@ impl Producer {
     /// persisted until a later answer settles them.
     pub fn handle_disconnected(&mut self, conn: ConnId, now: Instant) {
         self.drop_conn(conn, now);
+        self.maintain(now);
+    }
+
+    /// A connection failed authentication: the broker refused the SASL
+    /// credentials or mechanism, or the TLS handshake failed on a
+    /// certificate (usually during the set-up step, before
+    /// [`Self::handle_connected`]; also accepted after it).
+    ///
+    /// The connection is treated as disconnected (requests in flight on
+    /// it are in doubt, and it is retried after `reconnect.backoff.ms`,
+    /// doubling up to `reconnect.backoff.max.ms`, so that a credential or
+    /// certificate fixed on the broker's side recovers). Unlike a
+    /// disconnect, the records waiting for that broker fail at once
+    /// instead of at `delivery.timeout.ms`, with
+    /// [`DeliveryError::Authentication`]: the batches of the partitions it
+    /// leads (`NotPersisted` if never sent, `PossiblyPersisted` if a send
+    /// was in doubt; sequence gaps are rewound or closed by a new epoch as
+    /// for any failed batch), and, when no other connection is set up,
+    /// the records still waiting for metadata (a bootstrap broker, or
+    /// nothing known yet). Records appended afterwards wait for the next
+    /// attempt, at most `reconnect.backoff.max.ms` away, and fail with it
+    /// if it is refused too.
+    pub fn handle_auth_failure(&mut self, conn: ConnId, error: AuthError, now: Instant) {
+        if self.fatal.is_some() {
+            return;
+        }
+        let Some(node) = self.conns.get(&conn).map(|c| c.node) else {
+            // Already given up on (`poll_close`): nothing waits on it.
+            return;
+        };
+        self.drop_conn(conn, now);
+        self.fail_unauthenticated(node, &error);
         self.maintain(now);
     }
 
@@ -1174,6 +1208,58 @@ impl Producer {
                 } else {
                     qi += 1;
                 }
+            }
+        }
+    }
+
+    /// Fails the records waiting for `node`, whose connection failed
+    /// authentication (see [`Self::handle_auth_failure`]). Batches in
+    /// flight elsewhere are left to their response or their connection's
+    /// end.
+    fn fail_unauthenticated(&mut self, node: i32, error: &AuthError) {
+        let err = DeliveryError::Authentication(error.clone());
+        // Records without a leader wait for metadata, from any connection:
+        // they fail when no other connection is set up.
+        let control = self
+            .conns
+            .values()
+            .all(|c| c.state == ConnState::Connecting);
+        for pi in 0..self.parts.len() {
+            if !self.parts[pi].has_data() {
+                continue;
+            }
+            let waits = match self.parts[pi].leader {
+                Some(leader) => leader == node,
+                None => control,
+            };
+            if !waits {
+                continue;
+            }
+            if let Some(b) = self.parts[pi].open.take() {
+                self.finish(pi, b, BatchResult::NotPersisted(err.clone()));
+            }
+            // Newest first: a batch never sent that nothing follows rewinds
+            // the partition's sequence instead of leaving a gap.
+            let mut qi = self.parts[pi].queue.len();
+            while qi > 0 {
+                qi -= 1;
+                if self.parts[pi].queue[qi].in_flight.is_none() {
+                    self.remove_failed(pi, qi, err.clone());
+                }
+            }
+        }
+        if !control {
+            return;
+        }
+        for ti in 0..self.topics.len() {
+            while let Some(r) = self.topics[ti].pending.pop_front() {
+                self.buffered -= r.est;
+                self.events.push_back(Event::Delivery(DeliveryReport {
+                    topic: self.topics[ti].name.clone(),
+                    partition: None,
+                    ids: vec![r.id],
+                    result: BatchResult::NotPersisted(err.clone()),
+                }));
             }
         }
     }

@@ -13,7 +13,7 @@ mod harness;
 use std::time::Duration;
 
 use broker::Injection;
-use harness::{codes, Chaos, Script, Sim, Spec};
+use harness::{codes, sim_auth_error, Chaos, Script, Sim, Spec};
 use kafka_producer::{AppendError, DeliveryError, FatalError, Outcome, RecordRef};
 use kafka_wire::ErrorCode;
 
@@ -538,4 +538,135 @@ fn flush_sends_without_lingering() {
     sim.p.flush(sim.now);
     sim.run(Duration::from_secs(5));
     sim.check(true, true);
+}
+
+fn auth_failed(o: &Outcome, node: i32) -> bool {
+    matches!(o, Outcome::NotPersisted(DeliveryError::Authentication(e)) if *e == sim_auth_error(node))
+}
+
+/// The only broker refuses to authenticate: nothing is known, so every
+/// record fails with the authentication error, long before
+/// `delivery.timeout.ms` (ten minutes: a timeout would say `TimedOut`).
+/// The producer keeps trying, and once the broker accepts, records flow.
+#[test]
+fn authentication_refused_at_bootstrap_fails_records_at_once_and_recovers() {
+    let mut sim = Sim::new(
+        21,
+        1,
+        &[("linger.ms", "0"), ("delivery.timeout.ms", "600000")],
+    );
+    cluster_topics(&mut sim);
+    sim.refuse_auth[0] = true;
+    for n in 0..4 {
+        explicit(&mut sim, n, "a", (n % 3) as i32, 0);
+    }
+    // Appended while the broker keeps refusing, after the first refusal.
+    explicit(&mut sim, 4, "b", 1, 5_000);
+    explicit(&mut sim, 5, "a", 0, 30_000);
+    sim.run(Duration::from_secs(900));
+    for n in 0..6 {
+        assert!(
+            auth_failed(sim.outcome_of(n), 0),
+            "{n}: {:?}",
+            sim.outcome_of(n)
+        );
+    }
+    // Retried with backoff all along, not given up.
+    assert!(sim.auth_refusals >= 3, "{} refusals", sim.auth_refusals);
+    assert!(sim.fatal.is_none());
+    assert!(sim.p.is_idle());
+    assert_eq!(sim.p.buffered_bytes(), 0);
+
+    // The broker accepts again: the next records are persisted.
+    sim.refuse_auth[0] = false;
+    let now_ms = (sim.now - sim.start).as_millis() as u64;
+    for n in 6..10 {
+        explicit(&mut sim, n, "a", (n % 3) as i32, now_ms + 100);
+    }
+    sim.run(Duration::from_secs(1_800));
+    sim.check(true, false);
+    for n in 6..10 {
+        assert!(
+            matches!(sim.outcome_of(n), Outcome::Persisted { .. }),
+            "{n}: {:?}",
+            sim.outcome_of(n)
+        );
+    }
+}
+
+/// One broker of two starts refusing authentication: only the partitions
+/// it leads fail. A batch it may have written (its response lost with the
+/// connection) is possibly persisted, records never sent are not
+/// persisted, and sequences stay consistent: once the broker accepts
+/// again every partition produces in order, without duplicates.
+#[test]
+fn authentication_refused_by_a_leader_fails_its_partitions_only() {
+    let mut sim = Sim::new(
+        22,
+        2,
+        &[("linger.ms", "0"), ("delivery.timeout.ms", "600000")],
+    );
+    // Partitions 0 and 2 are led by broker0, partition 1 by broker1.
+    sim.cluster.create_topic("a", 3);
+    for n in 0..3 {
+        explicit(&mut sim, n, "a", n as i32, 0);
+    }
+    sim.run(Duration::from_secs(60));
+    for n in 0..3 {
+        assert!(matches!(sim.outcome_of(n), Outcome::Persisted { .. }));
+    }
+
+    // broker0 refuses new connections; its current one breaks on the
+    // response to the next request, which it wrote.
+    sim.refuse_auth[0] = true;
+    sim.garble_next_response(0);
+    let t = (sim.now - sim.start).as_millis() as u64;
+    explicit(&mut sim, 3, "a", 0, t + 100);
+    explicit(&mut sim, 4, "a", 1, t + 100);
+    // After the refusal.
+    explicit(&mut sim, 5, "a", 0, t + 5_000);
+    explicit(&mut sim, 6, "a", 2, t + 5_000);
+    explicit(&mut sim, 7, "a", 1, t + 5_000);
+    sim.run(Duration::from_secs(900));
+    assert!(sim.auth_refusals >= 1);
+    assert!(
+        matches!(
+            sim.outcome_of(3),
+            Outcome::PossiblyPersisted(DeliveryError::Authentication(e)) if *e == sim_auth_error(0)
+        ),
+        "{:?}",
+        sim.outcome_of(3)
+    );
+    for n in [5, 6] {
+        assert!(
+            auth_failed(sim.outcome_of(n), 0),
+            "{n}: {:?}",
+            sim.outcome_of(n)
+        );
+    }
+    for n in [4, 7] {
+        assert!(
+            matches!(sim.outcome_of(n), Outcome::Persisted { partition: 1, .. }),
+            "{n}: {:?}",
+            sim.outcome_of(n)
+        );
+    }
+    // broker0 wrote record 3 before its connection broke.
+    assert_eq!(sim.cluster.topics["a"][0].log.len(), 2);
+
+    sim.refuse_auth[0] = false;
+    let t = (sim.now - sim.start).as_millis() as u64;
+    for n in 8..14 {
+        explicit(&mut sim, n, "a", (n % 3) as i32, t + 100 + n as u64);
+    }
+    sim.run(Duration::from_secs(1_800));
+    sim.check(true, false);
+    for n in 8..14 {
+        assert!(
+            matches!(sim.outcome_of(n), Outcome::Persisted { .. }),
+            "{n}: {:?}",
+            sim.outcome_of(n)
+        );
+    }
+    assert!(sim.fatal.is_none());
 }

@@ -40,13 +40,11 @@ impl TlsStream {
 }
 
 /// Rewrites an I/O error carrying a rustls error into one that says which
-/// setting to check.
+/// setting to check, carrying a [`SetupError::Tls`] (so that a certificate
+/// refused after the handshake counts as an authentication failure).
 fn explain_io(e: io::Error, host: &str) -> io::Error {
     match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        Some(t) => io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            tls::describe_handshake_error(t, host),
-        ),
+        Some(t) => tls::handshake_error(t, host).into(),
         None => e,
     }
 }
@@ -114,6 +112,7 @@ pub(crate) async fn establish(
             let name = tls::server_name(host).map_err(|e| SetupError::Tls {
                 host: host.to_owned(),
                 reason: e.to_string(),
+                certificate: false,
             })?;
             let inner = tokio_rustls::TlsConnector::from(config.clone())
                 .connect(name, tcp)
@@ -143,10 +142,7 @@ pub(crate) async fn establish(
 
 fn handshake_error(e: io::Error, host: &str) -> SetupError {
     match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        Some(t) => SetupError::Tls {
-            host: host.to_owned(),
-            reason: tls::describe_handshake_error(t, host),
-        },
+        Some(t) => tls::handshake_error(t, host),
         None => SetupError::Io {
             host: host.to_owned(),
             step: "TLS handshake",
@@ -239,10 +235,7 @@ impl UringTls {
     }
 
     fn error(&self, e: &rustls::Error) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            tls::describe_handshake_error(e, &self.host),
-        )
+        tls::handshake_error(e, &self.host).into()
     }
 
     /// Takes received TLS bytes, appending the plaintext they carry to
@@ -350,13 +343,9 @@ pub(crate) mod uring {
                     break;
                 }
                 let raw = recv(stream).await.map_err(io_err)?;
-                t.feed(&raw, &mut plain).map_err(|e| match e.kind() {
-                    io::ErrorKind::PermissionDenied => SetupError::Tls {
-                        host: host.to_owned(),
-                        reason: e.to_string(),
-                    },
-                    _ => io_err(e),
-                })?;
+                // A TLS failure comes back as the `SetupError` it carries.
+                t.feed(&raw, &mut plain)
+                    .map_err(|e| e.downcast::<SetupError>().unwrap_or_else(io_err))?;
             }
             tracing::debug!(
                 broker = host,

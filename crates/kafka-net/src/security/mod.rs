@@ -23,12 +23,13 @@ pub(crate) mod io;
 pub mod plain;
 pub mod sasl;
 pub mod scram;
-pub mod secret;
+pub use kafka_producer::secret;
 pub mod tls;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+
+use kafka_producer::{AuthError, AuthErrorKind, ProducerConfig};
 
 pub use config::{
     SaslMechanism, SaslSettings, SecurityConfig, SecurityConfigError, SecurityProtocol, TlsSettings,
@@ -60,6 +61,10 @@ pub enum SetupError {
         host: String,
         /// What failed.
         reason: String,
+        /// Whether it failed on a certificate (the broker's not verified,
+        /// or ours refused or missing): an authentication failure, which
+        /// recurs until a setting or a certificate changes.
+        certificate: bool,
     },
     /// SASL authentication failed.
     #[error("SASL authentication with {host} failed: {source}")]
@@ -81,6 +86,35 @@ pub enum SetupError {
     },
 }
 
+impl SetupError {
+    /// The authentication failure this is, if it is one (SASL refused
+    /// the credentials or the mechanism, or TLS failed on a certificate),
+    /// for the producer's [`kafka_producer::Producer::handle_auth_failure`].
+    /// `broker` is `host:port`.
+    pub fn authentication(&self, broker: &str) -> Option<AuthError> {
+        let kind = match self {
+            SetupError::Tls {
+                certificate: true, ..
+            } => AuthErrorKind::TlsCertificate,
+            SetupError::Sasl { source, .. } => AuthErrorKind::Sasl(source.authentication_code()?),
+            SetupError::Tls { .. } | SetupError::Io { .. } => return None,
+        };
+        Some(AuthError {
+            kind,
+            broker: broker.to_owned(),
+            message: self.to_string(),
+        })
+    }
+
+    /// The set-up error carried by an I/O error made from one (the
+    /// connection tasks return I/O errors).
+    pub fn from_io(e: &std::io::Error) -> Option<&SetupError> {
+        e.get_ref()?.downcast_ref::<SetupError>()
+    }
+}
+
+/// Keeps the `SetupError` inside (see [`SetupError::from_io`]), so that a
+/// driver can tell an authentication failure from a broken connection.
 impl From<SetupError> for std::io::Error {
     fn from(e: SetupError) -> Self {
         let kind = match &e {
@@ -89,7 +123,7 @@ impl From<SetupError> for std::io::Error {
                 std::io::ErrorKind::PermissionDenied
             }
         };
-        std::io::Error::new(kind, e.to_string())
+        std::io::Error::new(kind, e)
     }
 }
 
@@ -154,16 +188,12 @@ impl Connector {
         })
     }
 
-    /// Reads the security properties of a producer configuration's
-    /// pass-through map and prepares them ([`Self::new`]).
-    pub fn from_pass_through(
-        pass_through: &BTreeMap<String, String>,
-        client_id: &str,
-    ) -> Result<Self, SecurityError> {
-        let config = SecurityConfig::from_properties(
-            pass_through.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        )?;
-        Self::new(&config, client_id)
+    /// Reads the security properties of a producer configuration (its
+    /// pass-through properties and secrets) and prepares them
+    /// ([`Self::new`]).
+    pub fn from_producer_config(config: &ProducerConfig) -> Result<Self, SecurityError> {
+        let security = SecurityConfig::from_properties(config.pass_through_properties())?;
+        Self::new(&security, &config.client_id)
     }
 
     /// A connector for plaintext connections.
@@ -203,13 +233,11 @@ impl Connector {
         let name = tls::server_name(host).map_err(|e| SetupError::Tls {
             host: host.to_owned(),
             reason: e.to_string(),
+            certificate: false,
         })?;
         rustls::ClientConnection::new(config.clone(), name)
             .map(Some)
-            .map_err(|e| SetupError::Tls {
-                host: host.to_owned(),
-                reason: tls::describe_handshake_error(&e, host),
-            })
+            .map_err(|e| tls::handshake_error(&e, host))
     }
 
     /// The SASL exchange for a connection to `host`, when the protocol has
@@ -224,5 +252,123 @@ impl Connector {
                 host: host.to_owned(),
                 source,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kafka_wire::ErrorCode;
+
+    use super::*;
+
+    fn sasl(source: SaslError) -> SetupError {
+        SetupError::Sasl {
+            host: "b".into(),
+            source,
+        }
+    }
+
+    #[test]
+    fn authentication_failures_are_told_from_broken_connections() {
+        let kind = |e: SetupError| e.authentication("b:9092").map(|a| a.kind);
+        assert_eq!(
+            kind(sasl(SaslError::AuthenticationFailed {
+                mechanism: SaslMechanism::ScramSha256,
+                message: "invalid credentials".into(),
+            })),
+            Some(AuthErrorKind::Sasl(ErrorCode::SaslAuthenticationFailed))
+        );
+        assert_eq!(
+            kind(sasl(SaslError::UnsupportedMechanism {
+                wanted: SaslMechanism::Plain,
+                offered: "SCRAM-SHA-256".into(),
+            })),
+            Some(AuthErrorKind::Sasl(ErrorCode::UnsupportedSaslMechanism))
+        );
+        assert_eq!(
+            kind(sasl(SaslError::Broker {
+                step: "SaslAuthenticate",
+                code: ErrorCode::IllegalSaslState,
+                message: None,
+            })),
+            Some(AuthErrorKind::Sasl(ErrorCode::IllegalSaslState))
+        );
+        // Not authentication: a garbled response, another broker error, a
+        // TLS failure that is not about certificates, a socket error.
+        assert_eq!(kind(sasl(SaslError::Protocol("garbled".into()))), None);
+        assert_eq!(
+            kind(sasl(SaslError::Broker {
+                step: "SaslHandshake",
+                code: ErrorCode::UnsupportedVersion,
+                message: None,
+            })),
+            None
+        );
+        let tls = |certificate| SetupError::Tls {
+            host: "b".into(),
+            reason: "why".into(),
+            certificate,
+        };
+        assert_eq!(kind(tls(true)), Some(AuthErrorKind::TlsCertificate));
+        assert_eq!(kind(tls(false)), None);
+        let io = SetupError::Io {
+            host: "b".into(),
+            step: "SASL",
+            source: std::io::ErrorKind::ConnectionReset.into(),
+        };
+        assert_eq!(kind(io), None);
+
+        let e = sasl(SaslError::AuthenticationFailed {
+            mechanism: SaslMechanism::Plain,
+            message: "Invalid username or password".into(),
+        });
+        let auth = e.authentication("b:9092").unwrap();
+        assert_eq!(auth.broker, "b:9092");
+        assert_eq!(auth.message, e.to_string());
+        assert!(
+            auth.to_string()
+                .contains("SASL PLAIN authentication failed"),
+            "{auth}"
+        );
+    }
+
+    #[test]
+    fn the_setup_error_survives_the_trip_through_an_io_error() {
+        let e: std::io::Error = SetupError::Tls {
+            host: "b".into(),
+            reason: "the certificate of b is not signed by a trusted CA".into(),
+            certificate: true,
+        }
+        .into();
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            e.to_string(),
+            "the certificate of b is not signed by a trusted CA"
+        );
+        let back = SetupError::from_io(&e).and_then(|s| s.authentication("b:1"));
+        assert_eq!(back.map(|a| a.kind), Some(AuthErrorKind::TlsCertificate));
+        let plain = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(SetupError::from_io(&plain).is_none());
+    }
+
+    #[test]
+    fn certificate_failures() {
+        use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+        for e in [
+            E::InvalidCertificate(C::UnknownIssuer),
+            E::InvalidCertificate(C::NotValidForName),
+            E::AlertReceived(A::CertificateRequired),
+            E::AlertReceived(A::BadCertificate),
+            E::AlertReceived(A::UnknownCA),
+        ] {
+            assert!(tls::is_certificate_failure(&e), "{e:?}");
+        }
+        for e in [
+            E::AlertReceived(A::ProtocolVersion),
+            E::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+            E::DecryptError,
+        ] {
+            assert!(!tls::is_certificate_failure(&e), "{e:?}");
+        }
     }
 }

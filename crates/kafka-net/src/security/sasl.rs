@@ -81,6 +81,34 @@ pub enum SaslError {
     Credentials(String),
 }
 
+impl SaslError {
+    /// The Kafka error code of an authentication failure, or `None` for a
+    /// failure that is not one (a response that could not be decoded):
+    /// SASL_AUTHENTICATION_FAILED for refused credentials, a SCRAM
+    /// exchange the broker could not prove or credentials that cannot be
+    /// sent; UNSUPPORTED_SASL_MECHANISM; ILLEGAL_SASL_STATE; and those
+    /// three codes when the broker answers with them.
+    pub fn authentication_code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::AuthenticationFailed { .. } | Self::Scram { .. } | Self::Credentials(_) => {
+                Some(ErrorCode::SaslAuthenticationFailed)
+            }
+            Self::UnsupportedMechanism { .. } => Some(ErrorCode::UnsupportedSaslMechanism),
+            Self::Broker { code, .. }
+                if matches!(
+                    code,
+                    ErrorCode::SaslAuthenticationFailed
+                        | ErrorCode::UnsupportedSaslMechanism
+                        | ErrorCode::IllegalSaslState
+                ) =>
+            {
+                Some(*code)
+            }
+            Self::Broker { .. } | Self::Protocol(_) => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Step {
     /// The handshake request is queued or in flight.

@@ -124,6 +124,40 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
     ServerName::try_from(h.to_owned()).map_err(|_| TlsError::ServerName(host.to_owned()))
 }
 
+/// A handshake failure as a [`SetupError::Tls`](super::SetupError::Tls):
+/// told so that the user knows which setting to look at, and marked as a
+/// certificate failure when it is one ([`is_certificate_failure`]).
+pub fn handshake_error(e: &rustls::Error, host: &str) -> super::SetupError {
+    super::SetupError::Tls {
+        host: host.to_owned(),
+        reason: describe_handshake_error(e, host),
+        certificate: is_certificate_failure(e),
+    }
+}
+
+/// Whether a handshake failed on a certificate: the broker's was not
+/// verified, or the broker refused ours or required one (the alerts a
+/// server sends for that). Such a failure is an authentication failure:
+/// retrying cannot help until a setting or a certificate changes.
+pub fn is_certificate_failure(e: &rustls::Error) -> bool {
+    use rustls::{AlertDescription as A, Error as E};
+    matches!(
+        e,
+        E::InvalidCertificate(_)
+            | E::NoCertificatesPresented
+            | E::AlertReceived(
+                A::CertificateRequired
+                    | A::BadCertificate
+                    | A::UnknownCA
+                    | A::CertificateUnknown
+                    | A::CertificateExpired
+                    | A::CertificateRevoked
+                    | A::UnsupportedCertificate
+                    | A::AccessDenied
+            )
+    )
+}
+
 /// A handshake failure, told so that the user knows which setting to look
 /// at.
 pub fn describe_handshake_error(e: &rustls::Error, host: &str) -> String {

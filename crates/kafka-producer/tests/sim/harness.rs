@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_producer::{
-    ConnId, DeliveryId, Event, FatalError, Outcome, Producer, ProducerConfig, RecordRef,
+    AuthError, AuthErrorKind, ConnId, DeliveryId, Event, FatalError, Outcome, Producer,
+    ProducerConfig, RecordRef,
 };
 use kafka_wire::header::RequestHeader;
 use kafka_wire::ErrorCode;
@@ -110,6 +111,22 @@ pub struct Sim {
     pub max_outstanding_before_answer: usize,
     pub produce_versions: Vec<i16>,
     pub identities: Vec<(i64, i16)>,
+    /// Brokers that refuse to authenticate new connections (existing
+    /// ones stay up): each attempt is reported with `handle_auth_failure`.
+    pub refuse_auth: Vec<bool>,
+    /// Connection attempts refused that way.
+    pub auth_refusals: usize,
+}
+
+/// The error the simulated brokers refuse authentication with.
+pub fn sim_auth_error(node: i32) -> AuthError {
+    AuthError {
+        kind: AuthErrorKind::Sasl(ErrorCode::SaslAuthenticationFailed),
+        broker: format!("{}:{}", Cluster::host(node), Cluster::port(node)),
+        message: "SASL SCRAM-SHA-256 authentication failed (check sasl.username and \
+                  sasl.password): invalid credentials"
+            .to_owned(),
+    }
 }
 
 impl Sim {
@@ -146,6 +163,17 @@ impl Sim {
             max_outstanding_before_answer: 0,
             produce_versions: Vec::new(),
             identities: Vec::new(),
+            refuse_auth: vec![false; nodes],
+            auth_refusals: 0,
+        }
+    }
+
+    /// The next response on each open connection to `node` is garbage:
+    /// the producer breaks the connection, leaving what it carried in
+    /// doubt.
+    pub fn garble_next_response(&mut self, node: i32) {
+        for c in self.conns.values_mut().filter(|c| c.node == node) {
+            c.garbage_next = true;
         }
     }
 
@@ -398,6 +426,11 @@ impl Sim {
         self.connecting.retain(|(t, _, _)| *t > self.now);
         for (_, conn, node) in due {
             match node.filter(|n| self.node_up(*n)) {
+                Some(node) if self.refuse_auth[node as usize] => {
+                    self.auth_refusals += 1;
+                    self.p
+                        .handle_auth_failure(conn, sim_auth_error(node), self.now);
+                }
                 Some(node) => {
                     self.conns.insert(
                         conn,
