@@ -143,11 +143,7 @@ impl Producer {
         if self.shared.closing.get() {
             return Err(Error::Closed);
         }
-        let id = self
-            .shared
-            .core
-            .borrow_mut()
-            .append(record, Instant::now())?;
+        let id = self.shared.core.borrow_mut().append(record, Instant::now)?;
         self.shared.waiting.borrow_mut().insert(id);
         self.shared.wake.notify_one();
         Ok(Delivery {
@@ -172,7 +168,7 @@ impl Producer {
             .shared
             .core
             .borrow_mut()
-            .append_parts(record, value_parts, Instant::now())?;
+            .append_parts(record, value_parts, Instant::now)?;
         self.shared.waiting.borrow_mut().insert(id);
         self.shared.wake.notify_one();
         Ok(Delivery {
