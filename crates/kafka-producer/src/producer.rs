@@ -965,18 +965,18 @@ impl Producer {
         v: Val<'_>,
         now: impl Now,
     ) -> Result<(), AppendError> {
-        let close = match &self.parts[pi].open {
-            Some(open) => match &open.data {
-                BatchData::Building(b) => {
-                    let size = v.size_in(b, r);
-                    !self.fits(open, size)
+        // The record's size in the open batch, if it goes there.
+        let mut size = None;
+        if let Some(open) = &self.parts[pi].open {
+            if let BatchData::Building(b) = &open.data {
+                let n = v.size_in(b, r);
+                if self.fits(open, n) {
+                    size = Some(n);
                 }
-                BatchData::Sealed(_) => true,
-            },
-            None => false,
-        };
-        if close {
-            self.close_open(pi);
+            }
+            if size.is_none() {
+                self.close_open(pi);
+            }
         }
         if self.parts[pi].open.is_none() {
             let uid = self.next_uid;
@@ -1022,7 +1022,8 @@ impl Producer {
         let BatchData::Building(b) = &mut open.data else {
             return Ok(());
         };
-        let size = v.size_in(b, r);
+        // A new batch: deltas from its first record.
+        let size = size.unwrap_or_else(|| v.size_in(b, r));
         if let Err(e) = v.append_to(b, r) {
             if open.count == 0 {
                 // Never leave an empty batch behind.
