@@ -88,7 +88,8 @@ pub use driver::{Delivery, Producer};
 pub use engine::{io_uring_available, Engine, EngineChoice, Runtime};
 pub use error::Error;
 pub use kafka_producer::{
-    AppendError, DeliveryError, FatalError, HeaderRef, Outcome, ProducerConfig, RecordRef,
+    AppendError, BatchResult, DeliveryError, DeliveryId, DeliveryReport, FatalError, HeaderRef,
+    Outcome, ProducerConfig, RecordRef,
 };
 
 /// A producer configuration plus the driver's own settings, read from
