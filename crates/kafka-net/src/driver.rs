@@ -103,6 +103,10 @@ pub(crate) struct Shared {
     pub(crate) security: crate::security::Connector,
     /// Wakes the driver task (a permit is kept if it is busy).
     pub(crate) wake: Notify,
+    /// A send has woken the driver since its loop last started: later
+    /// sends need not notify again (each notification is an atomic
+    /// compare-and-swap, paid per record otherwise).
+    send_woke: Cell<bool>,
     /// Outcomes were reported: buffer space may be free.
     space: Notify,
     /// The driver task has stopped.
@@ -132,6 +136,7 @@ impl Producer {
             connect_timeout,
             security,
             wake: Notify::new(),
+            send_woke: Cell::new(false),
             space: Notify::new(),
             done: Notify::new(),
             stopped: Cell::new(false),
@@ -157,7 +162,7 @@ impl Producer {
         }
         let id = self.shared.core.borrow_mut().append(record, Instant::now)?;
         self.shared.waiting.borrow_mut().insert(id);
-        self.shared.wake.notify_one();
+        self.shared.wake_for_send();
         Ok(Delivery {
             shared: self.shared.clone(),
             id,
@@ -182,7 +187,7 @@ impl Producer {
             .borrow_mut()
             .append_parts(record, value_parts, Instant::now)?;
         self.shared.waiting.borrow_mut().insert(id);
-        self.shared.wake.notify_one();
+        self.shared.wake_for_send();
         Ok(Delivery {
             shared: self.shared.clone(),
             id,
@@ -206,7 +211,7 @@ impl Producer {
             return Err(Error::Closed);
         }
         let id = self.shared.core.borrow_mut().append(record, Instant::now)?;
-        self.shared.wake.notify_one();
+        self.shared.wake_for_send();
         Ok(id)
     }
 
@@ -307,6 +312,13 @@ impl Drop for Producer {
 }
 
 impl Shared {
+    /// Wakes the driver for a new record, once per turn of its loop.
+    fn wake_for_send(&self) {
+        if !self.send_woke.replace(true) {
+            self.wake.notify_one();
+        }
+    }
+
     /// A connection is up (TCP and set-up done).
     pub(crate) fn connected(&self, conn: ConnId) {
         self.core
@@ -485,6 +497,9 @@ async fn drive(shared: Rc<Shared>) {
     let guard = StopGuard(shared.clone());
     let mut reports = Vec::new();
     loop {
+        // Sends from here on notify again (the permit they leave ends the
+        // wait at the bottom of this loop at once).
+        shared.send_woke.set(false);
         let now = Instant::now();
         {
             let mut core = shared.core.borrow_mut();
