@@ -127,11 +127,8 @@ impl Runtime {
         let inner = match engine {
             #[cfg(target_os = "linux")]
             Engine::IoUring => {
-                let before = ring::ring_fds();
-                let rt = tokio_uring::Runtime::new(&tokio_uring::builder())
-                    .map_err(Error::IoUringUnavailable)?;
-                let fd = ring::ring_fds().into_iter().find(|fd| !before.contains(fd));
-                Inner::Uring(rt, fd)
+                let (rt, fd) = ring::create(|| tokio_uring::Runtime::new(&tokio_uring::builder()));
+                Inner::Uring(rt.map_err(Error::IoUringUnavailable)?, fd)
             }
             #[cfg(not(target_os = "linux"))]
             Engine::IoUring => {
@@ -194,14 +191,35 @@ pub(crate) mod ring {
     use std::future::Future;
     use std::os::fd::RawFd;
     use std::pin::pin;
+    use std::sync::Mutex;
 
     thread_local! {
         /// The ring of the runtime running on this thread.
         static RING: Cell<Option<RawFd>> = const { Cell::new(None) };
     }
 
+    /// Runs `make`, which creates one ring, and finds that ring's
+    /// descriptor: the one that appeared meanwhile. Runtimes created at the
+    /// same time on other threads wait (they would add descriptors of their
+    /// own); if another ring appeared all the same, none is returned.
+    pub(crate) fn create<T>(make: impl FnOnce() -> T) -> (T, Option<RawFd>) {
+        static CREATING: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = CREATING.lock().unwrap_or_else(|e| e.into_inner());
+        let before = ring_fds();
+        let made = make();
+        let new: Vec<RawFd> = ring_fds()
+            .into_iter()
+            .filter(|fd| !before.contains(fd))
+            .collect();
+        let fd = match new[..] {
+            [fd] => Some(fd),
+            _ => None,
+        };
+        (made, fd)
+    }
+
     /// The io_uring descriptors open in this process.
-    pub(crate) fn ring_fds() -> Vec<RawFd> {
+    fn ring_fds() -> Vec<RawFd> {
         let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
             return Vec::new();
         };
