@@ -2424,7 +2424,7 @@ mod tests {
         };
         for i in 0..10 {
             at.set(t0 + Duration::from_millis(i));
-            p.append(rec("t", Some(b"k"), b"v"), &clock).unwrap();
+            p.append(rec("t", Some(b"k"), b"v"), clock).unwrap();
         }
         assert_eq!(
             reads.get(),
@@ -2438,7 +2438,7 @@ mod tests {
         // The next batch reads the clock again.
         p.close_open(pi);
         at.set(t0 + Duration::from_millis(20));
-        p.append(rec("t", Some(b"k"), b"v"), &clock).unwrap();
+        p.append(rec("t", Some(b"k"), b"v"), clock).unwrap();
         assert_eq!(reads.get(), 2);
         let open = p.parts[pi].open.as_ref().unwrap();
         assert_eq!(open.created, t0 + Duration::from_millis(20));
