@@ -16,18 +16,18 @@
 //! outcomes. A run whose delivered count is not N is reported as failed,
 //! never as a figure.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::future::{poll_fn, Future as _};
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use kafka_net::{Delivery, Engine, NetConfig, Outcome, Producer, RecordRef, Runtime};
+use kafka_net::{
+    BatchResult, DeliveryReport, Engine, NetConfig, Outcome, Producer, RecordRef, Runtime,
+};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
@@ -315,9 +315,14 @@ fn run_ours(spec: &ClientSpec) -> RunResult {
             }
         }
 
+        // Outcomes are counted per batch by a delivery handler, as
+        // librdkafka's are by its delivery callback.
+        let tally = Rc::new(RefCell::new(Tally::default()));
+        let counts = tally.clone();
+        producer.on_delivery(move |report| counts.borrow_mut().add(report));
+
         let (u0, s0) = cpu_seconds();
         let t0 = Instant::now();
-        let mut pending: VecDeque<Delivery> = VecDeque::new();
         for i in 0..spec.n as usize {
             let rec = RecordRef {
                 topic: &spec.topic,
@@ -327,57 +332,48 @@ fn run_ours(spec: &ClientSpec) -> RunResult {
                 headers: &[],
                 timestamp: 0,
             };
-            match producer.send_wait(rec).await {
-                Ok(d) => pending.push_back(d),
-                Err(e) => {
-                    res.failed += spec.n - i as u64;
-                    res.detail = format!("send {i}: {e}");
-                    break;
-                }
+            if let Err(e) = producer.send_detached_wait(rec).await {
+                res.failed += spec.n - i as u64;
+                res.detail = format!("send {i}: {e}");
+                break;
             }
             if i % SENDS_PER_TURN == SENDS_PER_TURN - 1 {
                 tokio::task::yield_now().await;
-                drain_ready(&mut pending, &mut res).await;
             }
         }
         producer.flush().await;
-        while let Some(d) = pending.pop_front() {
-            tally(d.await, &mut res);
-        }
         res.wall = t0.elapsed().as_secs_f64();
         let (u1, s1) = cpu_seconds();
         res.user = u1 - u0;
         res.sys = s1 - s0;
         producer.close().await;
+        let t = tally.borrow();
+        res.delivered = t.delivered;
+        res.failed += t.failed;
+        if let Some(e) = &t.first_error {
+            res.detail = e.clone();
+        }
         res
     })
 }
 
-/// Takes the outcomes that are already known off the front of the queue.
-async fn drain_ready(pending: &mut VecDeque<Delivery>, res: &mut RunResult) {
-    poll_fn(|cx| {
-        while let Some(front) = pending.front_mut() {
-            match Pin::new(front).poll(cx) {
-                Poll::Ready(r) => {
-                    pending.pop_front();
-                    tally(r, res);
-                }
-                Poll::Pending => break,
-            }
-        }
-        Poll::Ready(())
-    })
-    .await
+/// Outcomes counted from delivery reports.
+#[derive(Default)]
+struct Tally {
+    delivered: u64,
+    failed: u64,
+    first_error: Option<String>,
 }
 
-fn tally(r: Result<Outcome, kafka_net::Error>, res: &mut RunResult) {
-    match r {
-        Ok(Outcome::Persisted { .. }) => res.delivered += 1,
-        other => {
-            if res.failed == 0 {
-                res.detail = format!("{other:?}");
+impl Tally {
+    fn add(&mut self, report: &DeliveryReport) {
+        let n = report.ids.len() as u64;
+        match &report.result {
+            BatchResult::Persisted { .. } => self.delivered += n,
+            other => {
+                self.first_error.get_or_insert_with(|| format!("{other:?}"));
+                self.failed += n;
             }
-            res.failed += 1;
         }
     }
 }

@@ -154,6 +154,7 @@ pub(crate) mod uring {
 
     use super::{advance, gather, resolve, MAX_IOVECS, READ_CHUNK};
     use crate::driver::Shared;
+    use crate::engine::ring::submitted;
     use crate::security::io::uring::{establish, run_tls};
 
     pub(crate) async fn run(
@@ -180,7 +181,7 @@ pub(crate) mod uring {
                 buf.reserve(READ_CHUNK);
                 let (len, cap) = (buf.len(), buf.capacity());
                 // The read fills the spare capacity after the bytes held.
-                let (res, slice) = stream.read(buf.slice(len..cap)).await;
+                let (res, slice) = submitted(stream.read(buf.slice(len..cap))).await;
                 buf = slice.into_inner();
                 if res? == 0 {
                     return Err::<(), _>(io::ErrorKind::UnexpectedEof.into());
@@ -193,7 +194,7 @@ pub(crate) mod uring {
                 let mut chunks = gather(t, &mut rx);
                 while !chunks.is_empty() {
                     let rest = chunks.split_off(chunks.len().min(MAX_IOVECS));
-                    let (res, mut sent) = stream.writev(chunks).await;
+                    let (res, mut sent) = submitted(stream.writev(chunks)).await;
                     let n = res?;
                     if n == 0 {
                         return Err(io::ErrorKind::WriteZero.into());

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_producer::{
-    AppendError, AuthError, ConnId, ConnectRequest, DeliveryId, Event, FatalError, Outcome,
-    ProducerConfig, RecordRef, Transmit,
+    AppendError, AuthError, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, FatalError,
+    Outcome, ProducerConfig, RecordRef, Transmit,
 };
 use kafka_wire::frame::FrameSplitter;
 use tokio::sync::{mpsc, Notify};
@@ -83,6 +83,15 @@ impl Drop for Delivery {
     }
 }
 
+/// A handler of delivery reports.
+struct DeliveryHandler(Box<dyn FnMut(&DeliveryReport)>);
+
+impl std::fmt::Debug for DeliveryHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeliveryHandler")
+    }
+}
+
 /// State shared by the handle, the driver task and the connection tasks,
 /// all on one thread.
 #[derive(Debug)]
@@ -94,6 +103,10 @@ pub(crate) struct Shared {
     pub(crate) security: crate::security::Connector,
     /// Wakes the driver task (a permit is kept if it is busy).
     pub(crate) wake: Notify,
+    /// A send has woken the driver since its loop last started: later
+    /// sends need not notify again (each notification is an atomic
+    /// compare-and-swap, paid per record otherwise).
+    send_woke: Cell<bool>,
     /// Outcomes were reported: buffer space may be free.
     space: Notify,
     /// The driver task has stopped.
@@ -101,6 +114,8 @@ pub(crate) struct Shared {
     stopped: Cell<bool>,
     closing: Cell<bool>,
     waiting: RefCell<Waiting>,
+    /// The handler set with [`Producer::on_delivery`].
+    on_delivery: RefCell<Option<DeliveryHandler>>,
     /// The write queue of each open connection.
     conns: RefCell<HashMap<ConnId, mpsc::UnboundedSender<Transmit>>>,
     splitter: FrameSplitter,
@@ -120,11 +135,13 @@ impl Producer {
             connect_timeout,
             security,
             wake: Notify::new(),
+            send_woke: Cell::new(false),
             space: Notify::new(),
             done: Notify::new(),
             stopped: Cell::new(false),
             closing: Cell::new(false),
             waiting: RefCell::new(Waiting::default()),
+            on_delivery: RefCell::new(None),
             conns: RefCell::new(HashMap::new()),
             splitter: FrameSplitter::new(MAX_RESPONSE_FRAME),
         });
@@ -142,13 +159,9 @@ impl Producer {
         if self.shared.closing.get() {
             return Err(Error::Closed);
         }
-        let id = self
-            .shared
-            .core
-            .borrow_mut()
-            .append(record, Instant::now())?;
+        let id = self.shared.core.borrow_mut().append(record, Instant::now)?;
         self.shared.waiting.borrow_mut().insert(id);
-        self.shared.wake.notify_one();
+        self.shared.wake_for_send();
         Ok(Delivery {
             shared: self.shared.clone(),
             id,
@@ -171,9 +184,9 @@ impl Producer {
             .shared
             .core
             .borrow_mut()
-            .append_parts(record, value_parts, Instant::now())?;
+            .append_parts(record, value_parts, Instant::now)?;
         self.shared.waiting.borrow_mut().insert(id);
-        self.shared.wake.notify_one();
+        self.shared.wake_for_send();
         Ok(Delivery {
             shared: self.shared.clone(),
             id,
@@ -184,15 +197,50 @@ impl Producer {
     /// As [`Self::send`], but when the buffer is full waits until earlier
     /// records have outcomes and tries again.
     pub async fn send_wait(&self, record: RecordRef<'_>) -> Result<Delivery, Error> {
+        self.wait_for_space(|| self.send(record)).await
+    }
+
+    /// Appends a record whose outcome is reported only to the handler set
+    /// with [`Self::on_delivery`], as part of its batch's report (under the
+    /// id returned here): no [`Delivery`] is kept per record, which is the
+    /// cheaper way to send many records when outcomes are counted or
+    /// handled per batch. Refusals are as for [`Self::send`].
+    pub fn send_detached(&self, record: RecordRef<'_>) -> Result<DeliveryId, Error> {
+        if self.shared.closing.get() {
+            return Err(Error::Closed);
+        }
+        let id = self.shared.core.borrow_mut().append(record, Instant::now)?;
+        self.shared.wake_for_send();
+        Ok(id)
+    }
+
+    /// As [`Self::send_detached`], but when the buffer is full waits until
+    /// earlier records have outcomes and tries again.
+    pub async fn send_detached_wait(&self, record: RecordRef<'_>) -> Result<DeliveryId, Error> {
+        self.wait_for_space(|| self.send_detached(record)).await
+    }
+
+    /// Sets the handler called with the report of every batch (and of
+    /// records that failed before reaching one), for records sent by any of
+    /// the `send` methods, before their [`Delivery`] futures are woken. It
+    /// runs on the driver task; it may send more records, but must not set
+    /// another handler from inside.
+    pub fn on_delivery(&self, handler: impl FnMut(&DeliveryReport) + 'static) {
+        *self.shared.on_delivery.borrow_mut() = Some(DeliveryHandler(Box::new(handler)));
+    }
+
+    /// Calls `send` until it succeeds or fails with anything but a full
+    /// buffer, waiting for outcomes between tries.
+    async fn wait_for_space<T>(&self, send: impl Fn() -> Result<T, Error>) -> Result<T, Error> {
         loop {
             // Registering for a wake-up costs a lock: only when full.
-            match self.send(record) {
+            match send() {
                 Err(Error::Append(AppendError::BufferFull)) => {}
                 other => return other,
             }
             let mut freed = pin!(self.shared.space.notified());
             freed.as_mut().enable();
-            match self.send(record) {
+            match send() {
                 Err(Error::Append(AppendError::BufferFull)) => freed.await,
                 other => return other,
             }
@@ -263,6 +311,13 @@ impl Drop for Producer {
 }
 
 impl Shared {
+    /// Wakes the driver for a new record, once per turn of its loop.
+    fn wake_for_send(&self) {
+        if !self.send_woke.replace(true) {
+            self.wake.notify_one();
+        }
+    }
+
     /// A connection is up (TCP and set-up done).
     pub(crate) fn connected(&self, conn: ConnId) {
         self.core
@@ -448,9 +503,12 @@ impl Drop for StopGuard {
 /// next timer or a wake-up.
 async fn drive(shared: Rc<Shared>) {
     let guard = StopGuard(shared.clone());
+    let mut reports = Vec::new();
     loop {
+        // Sends from here on notify again (the permit they leave ends the
+        // wait at the bottom of this loop at once).
+        shared.send_woke.set(false);
         let now = Instant::now();
-        let mut delivered = false;
         {
             let mut core = shared.core.borrow_mut();
             if core.poll_timeout().is_some_and(|t| t <= now) {
@@ -474,15 +532,33 @@ async fn drive(shared: Rc<Shared>) {
             }
             while let Some(event) = core.poll_event() {
                 if let Event::Delivery(report) = event {
-                    let mut waiting = shared.waiting.borrow_mut();
-                    for (id, outcome) in report.outcomes() {
-                        waiting.settle(id, outcome);
-                    }
-                    delivered = true;
+                    reports.push(report);
                 }
             }
         }
-        if delivered {
+        if !reports.is_empty() {
+            // Outside the producer's borrow: the handler may send.
+            let handler = shared.on_delivery.borrow_mut().take();
+            if let Some(mut handler) = handler {
+                for report in &reports {
+                    (handler.0)(report);
+                }
+                let mut slot = shared.on_delivery.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(handler);
+                }
+            }
+            let mut waiting = shared.waiting.borrow_mut();
+            for report in reports.drain(..) {
+                // Detached records have no slot; skip the walk when no
+                // record is tracked.
+                if !waiting.slots.is_empty() {
+                    for (id, outcome) in report.outcomes() {
+                        waiting.settle(id, outcome);
+                    }
+                }
+            }
+            drop(waiting);
             shared.space.notify_waiters();
         }
         let (idle, deadline) = {

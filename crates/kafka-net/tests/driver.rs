@@ -119,3 +119,50 @@ fn a_full_buffer_refuses_at_once() {
         });
     }
 }
+
+#[test]
+fn detached_records_are_reported_to_the_handler_once_each() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use kafka_net::{BatchResult, DeliveryId};
+
+    for engine in engines() {
+        let (port, _) = hang_up_server();
+        let addr = format!("127.0.0.1:{port}");
+        let cfg = NetConfig::from_properties([
+            ("bootstrap.servers", addr.as_str()),
+            ("buffer.memory", "4096"),
+            ("delivery.timeout.ms", "300"),
+        ])
+        .unwrap();
+        let rt = Runtime::new(engine).unwrap();
+        rt.block_on(async {
+            let p = Producer::new(cfg.producer, engine).unwrap();
+            let seen: Rc<RefCell<Vec<(DeliveryId, bool)>>> = Rc::default();
+            let log = seen.clone();
+            p.on_delivery(move |report| {
+                let failed = matches!(report.result, BatchResult::NotPersisted(_));
+                log.borrow_mut()
+                    .extend(report.ids.iter().map(|id| (*id, failed)));
+            });
+            let value = [7u8; 1000];
+            let tracked = p.send(record(&value)).unwrap();
+            // More than the buffer holds: the waiting send gets its place
+            // once earlier records have their outcomes.
+            let mut detached = Vec::new();
+            for _ in 0..6 {
+                detached.push(p.send_detached_wait(record(&value)).await.unwrap());
+            }
+            assert!(matches!(tracked.await.unwrap(), Outcome::NotPersisted(_)));
+            p.flush().await;
+            let mut seen = seen.borrow().clone();
+            seen.sort();
+            let mut want: Vec<(DeliveryId, bool)> = detached.iter().map(|id| (*id, true)).collect();
+            want.push((DeliveryId(0), true));
+            want.sort();
+            assert_eq!(seen, want, "{engine:?}: every id once, the tracked one too");
+            p.close().await;
+        });
+    }
+}

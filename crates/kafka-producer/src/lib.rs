@@ -35,8 +35,32 @@ pub use kafka_wire::record::HeaderRef;
 pub use producer::{increment_sequence, Producer};
 pub use secret::Secret;
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use kafka_wire::ByteStr;
+
+/// The time given to [`Producer::append`]: an [`Instant`], or a function
+/// that returns one (such as `Instant::now`). The function is called only
+/// when the record needs the time: when it opens a new batch (its linger
+/// and delivery timeout start then) or waits for its topic's metadata.
+/// A record added to an open batch reads no clock.
+pub trait Now {
+    /// The current time.
+    fn now(self) -> Instant;
+}
+
+impl Now for Instant {
+    fn now(self) -> Instant {
+        self
+    }
+}
+
+impl<F: FnOnce() -> Instant> Now for F {
+    fn now(self) -> Instant {
+        self()
+    }
+}
 
 /// A connection the producer asked for, named by the producer. Ids are
 /// never reused.

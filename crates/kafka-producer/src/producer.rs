@@ -21,7 +21,8 @@ use crate::config::{Acks, ProducerConfig};
 use crate::error::{AppendError, AuthError, DeliveryError, FatalError};
 use crate::partitioner::{self, Choice, Rng};
 use crate::{
-    BatchResult, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, RecordRef, Transmit,
+    BatchResult, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, Now, RecordRef,
+    Transmit,
 };
 
 /// Produce versions above 12 name topics by id; this producer names them.
@@ -373,6 +374,10 @@ pub struct Producer {
     spare_buffers: Vec<BytesMut>,
     topics: Vec<Topic>,
     topic_index: HashMap<String, usize>,
+    /// The topic of the last append (an index into `topics`): callers
+    /// usually send many records to one topic in a row, and comparing the
+    /// name is cheaper than hashing it.
+    last_topic: usize,
     parts: Vec<Part>,
     nodes: BTreeMap<i32, Node>,
     conns: BTreeMap<ConnId, Conn>,
@@ -445,6 +450,7 @@ impl Producer {
             max_batch,
             topics: Vec::new(),
             topic_index: HashMap::new(),
+            last_topic: usize::MAX,
             parts: Vec::new(),
             nodes,
             conns: BTreeMap::new(),
@@ -484,7 +490,12 @@ impl Producer {
     /// is copied into a small per-topic pending queue and placed when the
     /// Metadata response arrives (so all records of a topic keep their
     /// order). Returns the id its outcome will carry.
-    pub fn append(&mut self, r: RecordRef<'_>, now: Instant) -> Result<DeliveryId, AppendError> {
+    ///
+    /// `now` is the time or a clock to read it from ([`Now`]): the clock is
+    /// read only when the record opens a batch or waits for metadata, so a
+    /// driver passing `Instant::now` pays for one clock read per batch, not
+    /// per record.
+    pub fn append(&mut self, r: RecordRef<'_>, now: impl Now) -> Result<DeliveryId, AppendError> {
         self.append_val(r, Val::One(r.value), now)
     }
 
@@ -496,7 +507,7 @@ impl Producer {
         &mut self,
         r: RecordRef<'_>,
         value_parts: &[&[u8]],
-        now: Instant,
+        now: impl Now,
     ) -> Result<DeliveryId, AppendError> {
         self.append_val(r, Val::Parts(value_parts), now)
     }
@@ -505,7 +516,7 @@ impl Producer {
         &mut self,
         r: RecordRef<'_>,
         v: Val<'_>,
-        now: Instant,
+        now: impl Now,
     ) -> Result<DeliveryId, AppendError> {
         if let Some(f) = &self.fatal {
             return Err(AppendError::Fatal(f.clone()));
@@ -552,7 +563,7 @@ impl Producer {
                     .map(|h| (Bytes::copy_from_slice(h.key), copy(h.value)))
                     .collect(),
                 timestamp: r.timestamp,
-                enqueued: now,
+                enqueued: now.now(),
                 est,
             });
             self.buffered += est;
@@ -886,7 +897,13 @@ impl Producer {
     }
 
     fn intern(&mut self, topic: &str) -> usize {
+        if let Some(t) = self.topics.get(self.last_topic) {
+            if t.name.as_str() == topic {
+                return self.last_topic;
+            }
+        }
         if let Some(&i) = self.topic_index.get(topic) {
+            self.last_topic = i;
             return i;
         }
         let i = self.topics.len();
@@ -900,6 +917,7 @@ impl Producer {
             last_error: None,
         });
         self.topic_index.insert(topic.to_owned(), i);
+        self.last_topic = i;
         self.metadata_wanted = true;
         i
     }
@@ -979,34 +997,37 @@ impl Producer {
         id: DeliveryId,
         r: &RecordRef<'_>,
         v: Val<'_>,
-        now: Instant,
+        now: impl Now,
     ) -> Result<(), AppendError> {
-        let close = match &self.parts[pi].open {
-            Some(open) => match &open.data {
-                BatchData::Building(b) => {
-                    let size = v.size_in(b, r);
-                    !self.fits(open, size)
+        // The record's size in the open batch, if it goes there.
+        let mut size = None;
+        if let Some(open) = &self.parts[pi].open {
+            if let BatchData::Building(b) = &open.data {
+                let n = v.size_in(b, r);
+                if self.fits(open, n) {
+                    size = Some(n);
                 }
-                BatchData::Sealed(_) => true,
-            },
-            None => false,
-        };
-        if close {
-            self.close_open(pi);
+            }
+            if size.is_none() {
+                self.close_open(pi);
+            }
         }
         if self.parts[pi].open.is_none() {
             let uid = self.next_uid;
             self.next_uid += 1;
             let part = &mut self.parts[pi];
             part.gen += 1;
+            let capacity = initial_batch_capacity(self.batch_limit, part.last_batch_bytes);
             let mut builder = match self.spare_buffers.pop() {
-                Some(buf) => BatchBuilder::new(buf),
-                None => BatchBuilder::with_capacity(initial_batch_capacity(
-                    self.batch_limit,
-                    part.last_batch_bytes,
-                )),
+                Some(mut buf) => {
+                    // Empty: growing it copies nothing.
+                    buf.reserve(capacity);
+                    BatchBuilder::new(buf)
+                }
+                None => BatchBuilder::with_capacity(capacity),
             };
             builder.set_attributes(Default::default());
+            let now = now.now();
             part.open = Some(Batch {
                 uid,
                 data: BatchData::Building(builder),
@@ -1035,7 +1056,8 @@ impl Producer {
         let BatchData::Building(b) = &mut open.data else {
             return Ok(());
         };
-        let size = v.size_in(b, r);
+        // A new batch: deltas from its first record.
+        let size = size.unwrap_or_else(|| v.size_in(b, r));
         if let Err(e) = v.append_to(b, r) {
             if open.count == 0 {
                 // Never leave an empty batch behind.
@@ -1453,6 +1475,29 @@ impl Producer {
             ids: b.ids,
             result,
         }));
+        self.recycle(b.data);
+    }
+
+    /// Keeps a finished batch's buffer to build a later batch in, when
+    /// nothing else holds it any more (the driver has dropped its copy of
+    /// the request): a fresh allocation of a large buffer costs a page fault
+    /// per page touched, more than the records written into it.
+    fn recycle(&mut self, data: BatchData) {
+        if self.spare_buffers.len() >= MAX_SPARE_BUFFERS {
+            return;
+        }
+        let buf = match data {
+            BatchData::Sealed(bytes) => match bytes.try_into_mut() {
+                Ok(buf) => buf,
+                Err(_) => return,
+            },
+            BatchData::Building(_) => return,
+        };
+        if buf.capacity() >= INITIAL_BATCH_CAPACITY {
+            let mut buf = buf;
+            buf.clear();
+            self.spare_buffers.push(buf);
+        }
     }
 
     /// Removes a batch that will not be written (or whose fate is unknown),
@@ -2450,6 +2495,75 @@ mod tests {
         assert_eq!(p.spare_buffers.len(), 1);
         p.append(rec("t", Some(b"k"), value), now).unwrap();
         assert!(p.spare_buffers.is_empty());
+    }
+
+    #[test]
+    fn the_clock_is_read_when_a_batch_opens_not_per_record() {
+        let (mut p, t0) = producer(&[("linger.ms", "5")]);
+        let ti = with_topic(&mut p, "t", 1);
+        let pi = p.topics[ti].parts[0];
+        let reads = std::cell::Cell::new(0);
+        let at = std::cell::Cell::new(t0);
+        let clock = || {
+            reads.set(reads.get() + 1);
+            at.get()
+        };
+        for i in 0..10 {
+            at.set(t0 + Duration::from_millis(i));
+            p.append(rec("t", Some(b"k"), b"v"), clock).unwrap();
+        }
+        assert_eq!(
+            reads.get(),
+            1,
+            "one read, by the record that opened the batch"
+        );
+        let open = p.parts[pi].open.as_ref().unwrap();
+        assert_eq!((open.count, open.created), (10, t0));
+        // Linger and delivery timeout run from the batch's first record.
+        assert_eq!(p.poll_timeout(), Some(t0 + Duration::from_millis(5)));
+        // The next batch reads the clock again.
+        p.close_open(pi);
+        at.set(t0 + Duration::from_millis(20));
+        p.append(rec("t", Some(b"k"), b"v"), clock).unwrap();
+        assert_eq!(reads.get(), 2);
+        let open = p.parts[pi].open.as_ref().unwrap();
+        assert_eq!(open.created, t0 + Duration::from_millis(20));
+    }
+
+    #[test]
+    fn a_finished_batch_buffer_starts_a_later_batch() {
+        let (mut p, now) = producer(&[]);
+        let ti = with_topic(&mut p, "t", 1);
+        p.id_state = IdState::Ready;
+        let pi = p.topics[ti].parts[0];
+        p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
+        p.close_open(pi);
+        p.seal(pi, 0);
+        let BatchData::Sealed(sent) = &p.parts[pi].queue[0].data else {
+            panic!("not sealed");
+        };
+        // A request still holding the bytes: they are not reused.
+        let in_request = sent.clone();
+        p.succeed(pi, 0, 0);
+        assert!(p.spare_buffers.is_empty());
+        drop(in_request);
+        p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
+        p.close_open(pi);
+        p.seal(pi, 0);
+        let BatchData::Sealed(sent) = &p.parts[pi].queue[0].data else {
+            panic!("not sealed");
+        };
+        let first = sent.clone();
+        let ptr = first.as_ptr();
+        drop(first);
+        p.succeed(pi, 0, 1);
+        assert_eq!(p.spare_buffers.len(), 1);
+        assert_eq!(p.spare_buffers[0].as_ptr(), ptr, "the same allocation");
+        assert!(p.spare_buffers[0].is_empty());
+        p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
+        assert!(p.spare_buffers.is_empty());
+        assert_eq!(p.parts[pi].open.as_ref().unwrap().count, 1);
+        assert_eq!(p.buffered, p.parts[pi].open.as_ref().unwrap().bytes);
     }
 
     #[test]
