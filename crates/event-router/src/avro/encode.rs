@@ -8,6 +8,10 @@ use super::text::{self, DecimalError};
 /// Deepest nesting of arrays, maps and records the encoder follows.
 pub(crate) const MAX_DEPTH: usize = 64;
 
+/// Records of up to this many fields are matched in one pass over the
+/// object (see [`Encoder::record`]).
+const RECORD_SLOTS: usize = 32;
+
 /// How JSON strings map to `bytes` and `fixed`, and how absent fields are filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -179,14 +183,42 @@ impl Encoder<'_> {
                 if depth >= MAX_DEPTH {
                     return Err(too_deep());
                 }
-                for field in fields.iter() {
-                    self.field(field, v.get(&field.name), out, depth)
-                        .map_err(|e| e.within(PathSegment::Field(field.name.to_string())))?;
-                }
+                self.record(id, fields, v, out, depth)?;
             }
             Node::Union(branches) => self.union(branches, v, out, depth)?,
             Node::Pending => return Err(AvroError::schema("record used before it is complete")),
             logical => self.logical(logical, v, out)?,
+        }
+        Ok(())
+    }
+
+    /// The fields of a record, in schema order. Members are matched to
+    /// fields in one pass (the first member of a name wins) for records of
+    /// up to [`RECORD_SLOTS`] fields; larger ones look each field up.
+    #[inline(never)]
+    fn record<'a, J: Json<'a>>(
+        &self,
+        id: NodeId,
+        fields: &[Field],
+        v: J,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), AvroError> {
+        let within =
+            |field: &Field, e: AvroError| e.within(PathSegment::Field(field.name.to_string()));
+        if fields.len() > RECORD_SLOTS {
+            for field in fields {
+                self.field(field, v.get(&field.name), out, depth)
+                    .map_err(|e| within(field, e))?;
+            }
+            return Ok(());
+        }
+        let mut slots = [J::Slot::default(); RECORD_SLOTS];
+        let slots = &mut slots[..fields.len()];
+        v.find_fields(self.plan.table(id), slots);
+        for (field, slot) in fields.iter().zip(slots.iter()) {
+            self.field(field, v.slot(*slot), out, depth)
+                .map_err(|e| within(field, e))?;
         }
         Ok(())
     }
@@ -372,20 +404,24 @@ impl Encoder<'_> {
             // Per the specification a default is the raw two's-complement bytes.
             Some(_) if self.mode == Mode::Default => return self.bytes(v, fixed, out),
             Some(s) => s,
-            _ if v.is_f64() => match v.as_f64() {
-                // Shortest round-trip digits, in exponent form to stay short.
-                Some(f) if f.is_finite() => number.format(format_args!("{f:e}")),
-                _ => return Err(AvroError::invalid("decimal must be finite")),
-            },
-            _ => match (v.as_i64(), v.as_u64()) {
-                (Some(i), _) => number.format(format_args!("{i}")),
-                (None, Some(u)) => number.format(format_args!("{u}")),
-                _ => {
-                    return Err(AvroError::mismatch(
-                        "decimal (number or numeric string)",
-                        v.kind(),
-                    ))
-                }
+            // The number as written, when the value keeps its text: exact.
+            None => match v.float_text() {
+                Some(t) if text::decimal_syntax_ok(t.as_bytes()) => t,
+                _ if v.is_f64() => match v.as_f64() {
+                    // Shortest round-trip digits, in exponent form to stay short.
+                    Some(f) if f.is_finite() => number.format(format_args!("{f:e}")),
+                    _ => return Err(AvroError::invalid("decimal must be finite")),
+                },
+                _ => match (v.as_i64(), v.as_u64()) {
+                    (Some(i), _) => number.integer(i < 0, i.unsigned_abs()),
+                    (None, Some(u)) => number.integer(false, u),
+                    _ => {
+                        return Err(AvroError::mismatch(
+                            "decimal (number or numeric string)",
+                            v.kind(),
+                        ))
+                    }
+                },
             },
         };
         let mark = out.len();
@@ -628,6 +664,26 @@ impl Default for StackText {
 }
 
 impl StackText {
+    /// Decimal digits of an integer, with a `-` if `negative`.
+    fn integer(&mut self, negative: bool, mut magnitude: u64) -> &str {
+        // 20 digits and a sign fill the end of the buffer.
+        let mut at = self.buf.len();
+        loop {
+            at -= 1;
+            self.buf[at] = b'0' + (magnitude % 10) as u8;
+            magnitude /= 10;
+            if magnitude == 0 {
+                break;
+            }
+        }
+        if negative {
+            at -= 1;
+            self.buf[at] = b'-';
+        }
+        self.len = 0;
+        std::str::from_utf8(&self.buf[at..]).unwrap_or("")
+    }
+
     fn format(&mut self, args: std::fmt::Arguments<'_>) -> &str {
         self.len = 0;
         if std::fmt::Write::write_fmt(self, args).is_err() {

@@ -10,7 +10,10 @@
 //! - Integers are `u64` when not negative and `i64` when negative; an integer
 //!   outside both ranges makes the text invalid, as does a number that
 //!   overflows `f64`. Numbers with a fraction or exponent are `f64`
-//!   (correctly rounded).
+//!   (correctly rounded), parsed from their text when first read as a
+//!   number; the text itself is what a `decimal` reads (see
+//!   [`Json::float_text`]), the one place where the view keeps more than
+//!   simd-json does.
 //! - A repeated object key keeps every occurrence: lookups find the first,
 //!   maps list all of them in document order.
 
@@ -18,6 +21,7 @@ use simd_json::prelude::*;
 use simd_json::{BorrowedValue, StaticNode};
 
 use super::error::AvroError;
+use super::schema::FieldTable;
 use crate::scan::{self, Kind, Scanner, Stop};
 
 /// A JSON value as the encoder reads it.
@@ -35,6 +39,24 @@ pub(crate) trait Json<'a>: Copy {
     fn members<E>(self, f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E>;
     /// The first member named `key`, if an object.
     fn get(self, key: &str) -> Option<Self>;
+
+    /// The text of a number with a fraction or exponent, as written, when
+    /// the representation keeps it (a [`JsonView`] does).
+    fn float_text(self) -> Option<&'a str> {
+        None
+    }
+
+    /// Where [`Json::find_fields`] found a member: small, and `Default`
+    /// means not found.
+    type Slot: Copy + Default;
+
+    /// Fills `slots[i]` with the first member named like field `i` of
+    /// `table`, if an object; `slots` is as long as the table's names and
+    /// starts out all default.
+    fn find_fields(self, table: &FieldTable, slots: &mut [Self::Slot]);
+
+    /// The member a slot holds.
+    fn slot(self, slot: Self::Slot) -> Option<Self>;
 
     fn is_null(self) -> bool {
         matches!(self.scalar(), Some(StaticNode::Null))
@@ -145,6 +167,19 @@ impl<'a> Json<'a> for &'a BorrowedValue<'_> {
             _ => None,
         }
     }
+
+    type Slot = Option<Self>;
+
+    fn find_fields(self, table: &FieldTable, slots: &mut [Self::Slot]) {
+        for (slot, name) in slots.iter_mut().zip(table.names()) {
+            *slot = Json::get(self, name);
+        }
+    }
+
+    #[inline]
+    fn slot(self, slot: Self::Slot) -> Option<Self> {
+        slot
+    }
 }
 
 /// A JSON document indexed for [`super::AvroSchema::encode_view`]: the
@@ -176,6 +211,12 @@ enum Item {
         start: u32,
         end: u32,
         decoded: bool,
+    },
+    /// A number with a fraction or exponent, known to be finite as `f64`:
+    /// its text, parsed when read as a number.
+    Float {
+        start: u32,
+        end: u32,
     },
     Array(u32),
     Object(u32),
@@ -300,15 +341,19 @@ impl Builder<'_> {
                     Kind::String => self.string(v),
                     Kind::Number => {
                         let raw = self.text.get(v.start as usize..v.end as usize);
-                        let number = match raw.map(number) {
-                            Some(Ok(n)) => n,
+                        let item = match raw.map(number) {
+                            Some(Ok(Some(n))) => Item::Scalar(n),
+                            Some(Ok(None)) => Item::Float {
+                                start: v.start,
+                                end: v.end,
+                            },
                             Some(Err(what)) => {
                                 self.number_error = Some(what);
                                 return Err(Stop);
                             }
-                            None => StaticNode::Null,
+                            None => Item::Scalar(StaticNode::Null),
                         };
-                        self.leaf(Item::Scalar(number));
+                        self.leaf(item);
                     }
                     Kind::True => self.leaf(Item::Scalar(StaticNode::Bool(true))),
                     Kind::False => self.leaf(Item::Scalar(StaticNode::Bool(false))),
@@ -352,23 +397,59 @@ impl Builder<'_> {
     }
 }
 
-/// A JSON number as simd-json reads it.
-fn number(raw: &str) -> Result<StaticNode, &'static str> {
-    if raw.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
-        return match raw.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(StaticNode::F64(f)),
-            _ => Err("number out of range"),
+/// A JSON number as simd-json reads it: an integer, or `None` for a number
+/// with a fraction or exponent that is finite as `f64` (parsed when read,
+/// see [`float`]).
+fn number(raw: &str) -> Result<Option<StaticNode>, &'static str> {
+    let bytes = raw.as_bytes();
+    let Some(mark) = bytes.iter().position(|c| matches!(c, b'.' | b'e' | b'E')) else {
+        return if raw.starts_with('-') {
+            raw.parse::<i64>()
+                .map(|i| Some(StaticNode::I64(i)))
+                .map_err(|_| "integer out of range")
+        } else {
+            raw.parse::<u64>()
+                .map(|u| Some(StaticNode::U64(u)))
+                .map_err(|_| "integer out of range")
         };
+    };
+    // |value| < 10^(integer digits + exponent); f64 holds up to 1.7e308,
+    // so only numbers near that bound need a full parse to be checked.
+    let int_digits = bytes[..mark]
+        .iter()
+        .skip_while(|&&c| matches!(c, b'-' | b'0'))
+        .count() as i64;
+    let exponent = match bytes.iter().position(|c| matches!(c, b'e' | b'E')) {
+        None => 0,
+        Some(e) => {
+            let tail = &bytes[e + 1..];
+            let (negative, digits) = match tail {
+                [b'-', rest @ ..] => (true, rest),
+                [b'+', rest @ ..] => (false, rest),
+                _ => (false, tail),
+            };
+            let magnitude = digits.iter().fold(0i64, |acc, d| {
+                acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+            });
+            if negative {
+                -magnitude
+            } else {
+                magnitude
+            }
+        }
+    };
+    if int_digits.saturating_add(exponent) <= 300 {
+        return Ok(None);
     }
-    if raw.starts_with('-') {
-        raw.parse::<i64>()
-            .map(StaticNode::I64)
-            .map_err(|_| "integer out of range")
-    } else {
-        raw.parse::<u64>()
-            .map(StaticNode::U64)
-            .map_err(|_| "integer out of range")
+    match raw.parse::<f64>() {
+        Ok(f) if f.is_finite() => Ok(None),
+        _ => Err("number out of range"),
     }
+}
+
+/// The value of a number [`number`] accepted as finite.
+fn float(raw: &str) -> StaticNode {
+    StaticNode::F64(raw.parse::<f64>().unwrap_or(0.0))
 }
 
 /// A value in a [`JsonView`].
@@ -421,6 +502,30 @@ impl<'a> Json<'a> for At<'a> {
     fn scalar(self) -> Option<StaticNode> {
         match self.node().item {
             Item::Scalar(s) => Some(s),
+            Item::Float { start, end } => {
+                Some(float(self.view.text.get(start as usize..end as usize)?))
+            }
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn is_number(self) -> bool {
+        match self.node().item {
+            Item::Scalar(s) => s.is_number(),
+            Item::Float { .. } => true,
+            _ => false,
+        }
+    }
+
+    #[inline]
+    fn is_f64(self) -> bool {
+        matches!(self.node().item, Item::Float { .. })
+    }
+
+    fn float_text(self) -> Option<&'a str> {
+        match self.node().item {
+            Item::Float { start, end } => self.view.text.get(start as usize..end as usize),
             _ => None,
         }
     }
@@ -496,5 +601,44 @@ impl<'a> Json<'a> for At<'a> {
             }
         });
         found.err().map(|i| At { view: self.view, i })
+    }
+
+    /// The node index of the member's value; 0 (the root) for none.
+    type Slot = u32;
+
+    /// One pass over the members, each key hashed once.
+    #[inline]
+    fn find_fields(self, table: &FieldTable, slots: &mut [u32]) {
+        if !table.indexed() {
+            for (slot, name) in slots.iter_mut().zip(table.names()) {
+                *slot = self.get(name).map_or(0, |v| v.i as u32);
+            }
+            return;
+        }
+        let _ = self.each_member(|i| {
+            if let Some(slot) = self
+                .key(i)
+                .and_then(|key| table.find(key))
+                .and_then(|field| slots.get_mut(field))
+            {
+                if *slot == 0 {
+                    *slot = i as u32 + 1;
+                }
+            }
+            Ok::<(), ()>(())
+        });
+    }
+
+    #[inline]
+    fn slot(self, slot: u32) -> Option<Self> {
+        (slot != 0).then_some(At {
+            view: self.view,
+            i: slot as usize,
+        })
+    }
+
+    #[inline]
+    fn is_null(self) -> bool {
+        matches!(self.node().item, Item::Scalar(StaticNode::Null))
     }
 }
