@@ -1249,7 +1249,9 @@ impl Router {
         schema: usize,
     ) -> Result<(), DlqReason> {
         let view = &mut self.work.avro_view;
-        let parsed = view.fill(|json| {
+        // Body ranges were validated by the scan; the arena pieces are JSON
+        // the router wrote.
+        let parsed = view.fill_valid(|json| {
             for span in &out.chunks[chunk_start..] {
                 let bytes = match span.src {
                     Src::Body => buf.get(span.start as usize..span.end as usize),

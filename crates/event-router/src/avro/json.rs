@@ -195,14 +195,14 @@ pub struct JsonView {
     decoded: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct ViewNode {
     item: Item,
     /// The index after this node's subtree.
     next: u32,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Item {
     Scalar(StaticNode),
     /// A string's contents: a range of the text, or of `decoded` if it had
@@ -242,6 +242,24 @@ impl JsonView {
     /// Replaces the text with what `write` appends to an empty buffer, then
     /// validates and indexes it.
     pub(crate) fn fill(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), AvroError> {
+        self.fill_with(write, false)
+    }
+
+    /// [`JsonView::fill`] for text assembled from JSON that was validated
+    /// already (the router's enriched events), indexed by a quicker pass
+    /// that checks only the structure it walks, not string contents or the
+    /// number grammar. On valid JSON the view is the one [`JsonView::fill`]
+    /// makes; should the pass find anything amiss, the text is validated and
+    /// indexed in full instead.
+    pub(crate) fn fill_valid(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), AvroError> {
+        self.fill_with(write, true)
+    }
+
+    fn fill_with(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>),
+        valid: bool,
+    ) -> Result<(), AvroError> {
         let mut bytes = std::mem::take(&mut self.text).into_bytes();
         bytes.clear();
         self.nodes.clear();
@@ -260,6 +278,19 @@ impl JsonView {
         };
         if u32::try_from(self.text.len()).is_err() {
             return Err(not_json("text of 4 GiB or more"));
+        }
+        if valid {
+            let mut quick = Quick {
+                text: &self.text,
+                pos: 0,
+                nodes: &mut self.nodes,
+                decoded: &mut self.decoded,
+            };
+            if quick.document().is_ok() {
+                return Ok(());
+            }
+            self.nodes.clear();
+            self.decoded.clear();
         }
         let buf = self.text.as_bytes();
         let mut s = Scanner::new(buf);
@@ -395,6 +426,223 @@ impl Builder<'_> {
         };
         self.leaf(item);
     }
+}
+
+/// Indexes JSON text known to be valid, in one pass that checks only the
+/// structure it walks (brackets, `:` and `,`, literals, number ranges as
+/// [`number`] does) and no string contents; any surprise is an error, after
+/// which the caller indexes the text with the validating [`Builder`]. For
+/// valid JSON the nodes are those [`Builder`] makes.
+struct Quick<'t> {
+    text: &'t str,
+    pos: usize,
+    nodes: &'t mut Vec<ViewNode>,
+    decoded: &'t mut Vec<u8>,
+}
+
+impl Quick<'_> {
+    fn document(&mut self) -> Result<(), ()> {
+        self.value(0)?;
+        match self.skip_ws() {
+            None => Ok(()),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// The next byte that is not whitespace, without consuming it.
+    #[inline]
+    fn skip_ws(&mut self) -> Option<u8> {
+        let buf = self.text.as_bytes();
+        while let Some(&c) = buf.get(self.pos) {
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(c);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    fn value(&mut self, depth: u32) -> Result<(), ()> {
+        match self.skip_ws().ok_or(())? {
+            b'{' => {
+                if depth >= scan::MAX_DEPTH {
+                    return Err(());
+                }
+                let at = self.nodes.len();
+                self.nodes.push(NULL_NODE);
+                self.pos += 1;
+                let mut count = 0u32;
+                if self.skip_ws() == Some(b'}') {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        if self.skip_ws() != Some(b'"') {
+                            return Err(());
+                        }
+                        self.string()?;
+                        if self.skip_ws() != Some(b':') {
+                            return Err(());
+                        }
+                        self.pos += 1;
+                        self.value(depth + 1)?;
+                        count += 1;
+                        match self.skip_ws() {
+                            Some(b',') => self.pos += 1,
+                            Some(b'}') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(()),
+                        }
+                    }
+                }
+                self.close(at, Item::Object(count));
+            }
+            b'[' => {
+                if depth >= scan::MAX_DEPTH {
+                    return Err(());
+                }
+                let at = self.nodes.len();
+                self.nodes.push(NULL_NODE);
+                self.pos += 1;
+                let mut count = 0u32;
+                if self.skip_ws() == Some(b']') {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        self.value(depth + 1)?;
+                        count += 1;
+                        match self.skip_ws() {
+                            Some(b',') => self.pos += 1,
+                            Some(b']') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(()),
+                        }
+                    }
+                }
+                self.close(at, Item::Array(count));
+            }
+            b'"' => self.string()?,
+            b't' => self.literal("true", StaticNode::Bool(true))?,
+            b'f' => self.literal("false", StaticNode::Bool(false))?,
+            b'n' => self.literal("null", StaticNode::Null)?,
+            b'-' | b'0'..=b'9' => {
+                let buf = self.text.as_bytes();
+                let start = self.pos;
+                let mut end = start + 1;
+                while buf
+                    .get(end)
+                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
+                {
+                    end += 1;
+                }
+                self.pos = end;
+                let raw = self.text.get(start..end).ok_or(())?;
+                let item = match number(raw) {
+                    Ok(Some(n)) => Item::Scalar(n),
+                    Ok(None) => Item::Float {
+                        start: start as u32,
+                        end: end as u32,
+                    },
+                    Err(_) => return Err(()),
+                };
+                self.leaf(item);
+            }
+            _ => return Err(()),
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &str, node: StaticNode) -> Result<(), ()> {
+        let end = self.pos + word.len();
+        if self.text.get(self.pos..end) != Some(word) {
+            return Err(());
+        }
+        self.pos = end;
+        self.leaf(Item::Scalar(node));
+        Ok(())
+    }
+
+    /// The string whose opening quote is at the cursor.
+    fn string(&mut self) -> Result<(), ()> {
+        let buf = self.text.as_bytes();
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            i = quote_or_backslash(buf, i);
+            match buf.get(i) {
+                Some(b'"') => break,
+                Some(_) => {
+                    escaped = true;
+                    i += 2;
+                }
+                None => return Err(()),
+            }
+        }
+        self.pos = i + 1;
+        let item = if escaped {
+            let from = self.decoded.len() as u32;
+            scan::unescape_into(buf.get(start..i).ok_or(())?, self.decoded);
+            Item::Str {
+                start: from,
+                end: self.decoded.len() as u32,
+                decoded: true,
+            }
+        } else {
+            Item::Str {
+                start: start as u32,
+                end: i as u32,
+                decoded: false,
+            }
+        };
+        self.leaf(item);
+        Ok(())
+    }
+
+    #[inline]
+    fn leaf(&mut self, item: Item) {
+        let next = self.nodes.len() as u32 + 1;
+        self.nodes.push(ViewNode { item, next });
+    }
+
+    fn close(&mut self, at: usize, item: Item) {
+        let next = self.nodes.len() as u32;
+        if let Some(node) = self.nodes.get_mut(at) {
+            *node = ViewNode { item, next };
+        }
+    }
+}
+
+/// The index of the first `"` or `\` at or after `i` (or `buf.len()`),
+/// eight bytes at a time.
+#[inline]
+fn quote_or_backslash(buf: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = buf.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let q = w ^ (ONES * u64::from(b'"'));
+        let b = w ^ (ONES * u64::from(b'\\'));
+        // A zero byte in q or b; bits above the first one may be spurious,
+        // the lowest is exact.
+        let hits = ((q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b)) & HIGHS;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = buf.get(i) {
+        if c == b'"' || c == b'\\' {
+            return i;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// A JSON number as simd-json reads it: an integer, or `None` for a number
@@ -640,5 +888,89 @@ impl<'a> Json<'a> for At<'a> {
     #[inline]
     fn is_null(self) -> bool {
         matches!(self.node().item, Item::Scalar(StaticNode::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Both passes over `text`: the quick one's nodes and decoded strings,
+    /// or `None` if it declined; and the validating one's, or `None`.
+    fn both(text: &str) -> (Option<JsonView>, Option<JsonView>) {
+        let mut quick = JsonView::new();
+        quick.text = text.to_string();
+        let ok = Quick {
+            text: &quick.text,
+            pos: 0,
+            nodes: &mut quick.nodes,
+            decoded: &mut quick.decoded,
+        }
+        .document()
+        .is_ok();
+        let mut full = JsonView::new();
+        let valid = full.parse(text.as_bytes()).is_ok();
+        (ok.then_some(quick), valid.then_some(full))
+    }
+
+    fn assert_same(text: &str) -> Result<(), TestCaseError> {
+        match both(text) {
+            (Some(q), Some(f)) => {
+                prop_assert_eq!(&q.nodes, &f.nodes, "{}", text);
+                prop_assert_eq!(&q.decoded, &f.decoded, "{}", text);
+            }
+            // Declined: the router then validates in full.
+            (None, _) => {}
+            (Some(_), None) => prop_assert!(false, "quick pass accepted invalid {}", text),
+        }
+        Ok(())
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(serde_json::Value::from),
+            "[a-z\"\\\\/\u{0}-\u{1f}\u{e9}\u{1F600} ]{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(5, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::vec(("[a-z\"\\\\]{0,4}", inner), 0..6).prop_map(|members| {
+                    serde_json::Value::Object(members.into_iter().collect())
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn quick_pass_indexes_valid_json_as_the_validating_one(v in json_value()) {
+            assert_same(&v.to_string())?;
+            let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
+            assert_same(&pretty)?;
+            // Valid JSON is always taken by the quick pass.
+            prop_assert!(both(&pretty).0.is_some(), "{}", pretty);
+        }
+
+        #[test]
+        fn quick_pass_reads_numbers_and_repeated_keys_alike(
+            a in "-?(0|[1-9][0-9]{0,21})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?",
+            b in "-?(0|[1-9][0-9]{0,21})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?",
+        ) {
+            assert_same(&format!(r#"{{"a":{a},"a":[{b}, {a}],"b":{{"\\u0061":{b}}}}}"#))?;
+        }
+
+        /// Whatever the bytes, the quick pass returns (no panic, no loop).
+        #[test]
+        fn quick_pass_survives_any_text(text in "[\\[\\]{}\":,0-9a-z\\\\ .eE+-]{0,40}") {
+            let _ = both(&text);
+        }
     }
 }
