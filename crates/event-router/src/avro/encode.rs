@@ -2,7 +2,7 @@
 
 use super::error::{AvroError, PathSegment};
 use super::json::Json;
-use super::schema::{Field, Node, NodeId, Plan, TimeUnit};
+use super::schema::{self, Field, JsonKind, Node, NodeId, Plan, TimeUnit};
 use super::text::{self, DecimalError};
 
 /// Deepest nesting of arrays, maps and records the encoder follows.
@@ -185,7 +185,7 @@ impl Encoder<'_> {
                 }
                 self.record(id, fields, v, out, depth)?;
             }
-            Node::Union(branches) => self.union(branches, v, out, depth)?,
+            Node::Union(branches) => self.union(id, branches, v, out, depth)?,
             Node::Pending => return Err(AvroError::schema("record used before it is complete")),
             logical => self.logical(logical, v, out)?,
         }
@@ -522,11 +522,29 @@ impl Encoder<'_> {
     /// object, an array an array.
     fn union<'a, J: Json<'a>>(
         &self,
+        id: NodeId,
         branches: &[NodeId],
         v: J,
         out: &mut Vec<u8>,
         depth: usize,
     ) -> Result<(), AvroError> {
+        let kind = v.json_kind();
+        if kind != JsonKind::Object {
+            // The branch the search below tries first, found by a table:
+            // arrays and maps are taken as they are, scalars tried. (Records
+            // take only objects.)
+            if let Some(index) = self.plan.first_branch(id, kind) {
+                let branch = branches.get(index).copied().unwrap_or(0);
+                let mark = out.len();
+                write_len(out, index);
+                match self.encode(branch, v, out, depth) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if matches!(self.plan.node(branch), Node::Array(_)) => return Err(e),
+                    // The search below tries the other branches.
+                    Err(_) => out.truncate(mark),
+                }
+            }
+        }
         if v.object_len() == Some(1) {
             let mut first = None;
             let _ = v.members(|key, inner| {
@@ -615,24 +633,7 @@ impl Encoder<'_> {
 
 /// Whether a node could accept a JSON value of this type at all.
 fn accepts_kind<'a>(node: &Node, v: impl Json<'a>) -> bool {
-    let (is_string, is_number) = (v.is_str(), v.is_number());
-    match node {
-        Node::Null => v.is_null(),
-        Node::Boolean => v.is_bool(),
-        Node::Int | Node::Long => is_number,
-        Node::Float | Node::Double => is_number || is_string,
-        Node::String | Node::Uuid | Node::UuidFixed | Node::Enum(_) => is_string,
-        Node::Bytes | Node::Fixed(_) => is_string || v.is_array(),
-        Node::Date
-        | Node::TimeMillis
-        | Node::TimeMicros
-        | Node::Timestamp { .. }
-        | Node::Decimal { .. } => is_string || is_number,
-        Node::Duration => v.is_object() || v.is_array(),
-        Node::Array(_) => v.is_array(),
-        Node::Map(_) | Node::Record(_) => v.is_object(),
-        Node::Union(_) | Node::Pending => false,
-    }
+    schema::accepts(node, v.json_kind())
 }
 
 fn time_of_day(s: &str) -> Result<i64, AvroError> {

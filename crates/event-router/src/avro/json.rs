@@ -21,7 +21,7 @@ use simd_json::prelude::*;
 use simd_json::{BorrowedValue, StaticNode};
 
 use super::error::AvroError;
-use super::schema::FieldTable;
+use super::schema::{FieldTable, JsonKind};
 use crate::scan::{self, Kind, Scanner, Stop};
 
 /// A JSON value as the encoder reads it.
@@ -67,12 +67,6 @@ pub(crate) trait Json<'a>: Copy {
             _ => None,
         }
     }
-    fn is_bool(self) -> bool {
-        self.as_bool().is_some()
-    }
-    fn is_number(self) -> bool {
-        self.scalar().is_some_and(|s| s.is_number())
-    }
     fn is_f64(self) -> bool {
         matches!(self.scalar(), Some(StaticNode::F64(_)))
     }
@@ -97,6 +91,19 @@ pub(crate) trait Json<'a>: Copy {
     fn is_object(self) -> bool {
         self.object_len().is_some()
     }
+    /// The JSON type, for choosing a union branch.
+    fn json_kind(self) -> JsonKind {
+        match self.scalar() {
+            Some(StaticNode::Null) => JsonKind::Null,
+            Some(StaticNode::Bool(_)) => JsonKind::Bool,
+            Some(StaticNode::F64(_)) => JsonKind::Float,
+            Some(_) => JsonKind::Integer,
+            None if self.is_str() => JsonKind::String,
+            None if self.is_array() => JsonKind::Array,
+            None => JsonKind::Object,
+        }
+    }
+
     /// The JSON type, for error messages.
     fn kind(self) -> &'static str {
         match self.scalar() {
@@ -540,6 +547,9 @@ impl Quick<'_> {
                 }
                 self.pos = end;
                 let raw = self.text.get(start..end).ok_or(())?;
+                if !is_json_number(raw.as_bytes()) {
+                    return Err(());
+                }
                 let item = match number(raw) {
                     Ok(Some(n)) => Item::Scalar(n),
                     Ok(None) => Item::Float {
@@ -616,6 +626,42 @@ impl Quick<'_> {
     }
 }
 
+/// Whether `s` is a number by RFC 8259's grammar:
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`.
+fn is_json_number(s: &[u8]) -> bool {
+    fn digits(s: &[u8], i: &mut usize) -> usize {
+        let from = *i;
+        while s.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - from
+    }
+    let mut i = usize::from(s.first() == Some(&b'-'));
+    match s.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            digits(s, &mut i);
+        }
+        _ => return false,
+    }
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(s, &mut i) == 0 {
+            return false;
+        }
+    }
+    if matches!(s.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(s.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if digits(s, &mut i) == 0 {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
 /// The index of the first `"` or `\` at or after `i` (or `buf.len()`),
 /// eight bytes at a time.
 #[inline]
@@ -677,7 +723,8 @@ fn number(raw: &str) -> Result<Option<StaticNode>, &'static str> {
                 _ => (false, tail),
             };
             let magnitude = digits.iter().fold(0i64, |acc, d| {
-                acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+                acc.saturating_mul(10)
+                    .saturating_add(i64::from(d.wrapping_sub(b'0')))
             });
             if negative {
                 -magnitude
@@ -758,17 +805,21 @@ impl<'a> Json<'a> for At<'a> {
     }
 
     #[inline]
-    fn is_number(self) -> bool {
-        match self.node().item {
-            Item::Scalar(s) => s.is_number(),
-            Item::Float { .. } => true,
-            _ => false,
-        }
+    fn is_f64(self) -> bool {
+        matches!(self.node().item, Item::Float { .. })
     }
 
     #[inline]
-    fn is_f64(self) -> bool {
-        matches!(self.node().item, Item::Float { .. })
+    fn json_kind(self) -> JsonKind {
+        match self.node().item {
+            Item::Scalar(StaticNode::Null) => JsonKind::Null,
+            Item::Scalar(StaticNode::Bool(_)) => JsonKind::Bool,
+            Item::Scalar(StaticNode::F64(_)) | Item::Float { .. } => JsonKind::Float,
+            Item::Scalar(_) => JsonKind::Integer,
+            Item::Str { .. } => JsonKind::String,
+            Item::Array(_) => JsonKind::Array,
+            Item::Object(_) => JsonKind::Object,
+        }
     }
 
     fn float_text(self) -> Option<&'a str> {

@@ -95,7 +95,62 @@ pub(crate) struct Plan {
     pub(crate) names: Vec<Option<Box<str>>>,
     /// Per node, the field-name table of a record (empty for other nodes).
     pub(crate) tables: Vec<FieldTable>,
+    /// Per node, for a union: by [`JsonKind`], the first branch whose type
+    /// can take a JSON value of that kind ([`NO_BRANCH`] if none).
+    pub(crate) first_branch: Vec<[u8; JsonKind::COUNT]>,
     pub(crate) root: NodeId,
+}
+
+/// The type of a JSON value, as far as choosing a union branch goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonKind {
+    Null,
+    Bool,
+    Integer,
+    Float,
+    String,
+    Array,
+    Object,
+}
+
+impl JsonKind {
+    pub(crate) const COUNT: usize = 7;
+    const ALL: [JsonKind; JsonKind::COUNT] = [
+        JsonKind::Null,
+        JsonKind::Bool,
+        JsonKind::Integer,
+        JsonKind::Float,
+        JsonKind::String,
+        JsonKind::Array,
+        JsonKind::Object,
+    ];
+}
+
+/// In [`Plan::first_branch`]: no branch (or beyond 254).
+pub(crate) const NO_BRANCH: u8 = u8::MAX;
+
+/// Whether a node could take a JSON value of this kind at all.
+pub(crate) fn accepts(node: &Node, kind: JsonKind) -> bool {
+    use JsonKind as K;
+    let is_string = kind == K::String;
+    let is_number = matches!(kind, K::Integer | K::Float);
+    match node {
+        Node::Null => kind == K::Null,
+        Node::Boolean => kind == K::Bool,
+        Node::Int | Node::Long => is_number,
+        Node::Float | Node::Double => is_number || is_string,
+        Node::String | Node::Uuid | Node::UuidFixed | Node::Enum(_) => is_string,
+        Node::Bytes | Node::Fixed(_) => is_string || kind == K::Array,
+        Node::Date
+        | Node::TimeMillis
+        | Node::TimeMicros
+        | Node::Timestamp { .. }
+        | Node::Decimal { .. } => is_string || is_number,
+        Node::Duration => matches!(kind, K::Object | K::Array),
+        Node::Array(_) => kind == K::Array,
+        Node::Map(_) | Node::Record(_) => kind == K::Object,
+        Node::Union(_) | Node::Pending => false,
+    }
 }
 
 /// A record's field names, found by hashing: a JSON key maps to its field
@@ -183,6 +238,13 @@ impl Plan {
             slots: Vec::new(),
         };
         self.tables.get(id as usize).unwrap_or(&EMPTY)
+    }
+
+    /// The first branch of union `id` that can take a value of `kind`.
+    #[inline]
+    pub(crate) fn first_branch(&self, id: NodeId, kind: JsonKind) -> Option<usize> {
+        let index = *self.first_branch.get(id as usize)?.get(kind as usize)?;
+        (index != NO_BRANCH).then_some(usize::from(index))
     }
 
     pub(crate) fn node(&self, id: NodeId) -> &Node {
@@ -325,11 +387,27 @@ pub(crate) fn compile(schema: &Json) -> Result<(Plan, Vec<DefaultSite>), AvroErr
             _ => FieldTable::default(),
         })
         .collect();
+    let first_branch = c
+        .nodes
+        .iter()
+        .map(|node| match node {
+            Node::Union(branches) => JsonKind::ALL.map(|kind| {
+                branches
+                    .iter()
+                    .position(|&b| c.nodes.get(b as usize).is_some_and(|n| accepts(n, kind)))
+                    .and_then(|i| u8::try_from(i).ok())
+                    .filter(|&i| i != NO_BRANCH)
+                    .unwrap_or(NO_BRANCH)
+            }),
+            _ => [NO_BRANCH; JsonKind::COUNT],
+        })
+        .collect();
     Ok((
         Plan {
             nodes: c.nodes,
             names: c.names,
             tables,
+            first_branch,
             root,
         },
         c.defaults,
