@@ -663,7 +663,7 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(parse_timestamp(text), parse_timestamp_any(text));
             }
-            let valid = (1..=12).contains(&month) && day >= 1 && day <= 28 && hms.0 < 24 && hms.1 < 60 && hms.2 <= 60;
+            let valid = (1..=12).contains(&month) && (1..=28).contains(&day) && hms.0 < 24 && hms.1 < 60 && hms.2 <= 60;
             if valid {
                 proptest::prop_assert!(parse_timestamp_utc(built.as_bytes()).is_some());
             }
