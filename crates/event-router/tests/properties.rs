@@ -6,7 +6,8 @@ use std::fmt;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use event_router::{topic, Outcome, Routed, Router, RouterConfig, ValueFormat};
+use event_router::avro::{AvroSchema, JsonView};
+use event_router::{topic, AvroSchemaConfig, Outcome, Routed, Router, RouterConfig, ValueFormat};
 use proptest::prelude::*;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{json, Map, Value};
@@ -318,6 +319,34 @@ fn render(b: &Body) -> Vec<u8> {
     }
 }
 
+/// A schema most generated events fit (and some do not, which must then
+/// dead-letter on both sides of the comparison below).
+const LOOSE_SCHEMA: &str = r#"{"type": "record", "name": "E", "fields": [
+  {"name": "type", "type": "string"},
+  {"name": "messageId", "type": "string"},
+  {"name": "receivedAt", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+  {"name": "userId", "type": ["null", "string", "long", "double", "boolean"], "default": null},
+  {"name": "anonymousId", "type": ["null", "string", "long", "double", "boolean"], "default": null},
+  {"name": "event", "type": ["null", "string", "long", "double", "boolean"], "default": null},
+  {"name": "context", "type": ["null", {"type": "map", "values":
+    ["null", "boolean", "long", "double", "string", {"type": "array", "items": "string"},
+     {"type": "map", "values": ["null", "boolean", "long", "double", "string"]}]}], "default": null},
+  {"name": "integrations", "type": ["null", {"type": "map", "values":
+    ["null", "boolean", "long", "double", "string",
+     {"type": "map", "values": ["null", "boolean", "long", "double", "string"]}]}], "default": null}
+]}"#;
+
+fn avro_router() -> Router {
+    let mut c = RouterConfig::new("events");
+    c.message_max_bytes = 4096;
+    c.avro.schemas = vec![AvroSchemaConfig {
+        id: "loose".into(),
+        schema: LOOSE_SCHEMA.into(),
+    }];
+    c.avro.default_schema = Some("loose".into());
+    Router::new(&c, 3).unwrap()
+}
+
 // ---------------------------------------------------------------- properties
 
 proptest! {
@@ -397,6 +426,44 @@ proptest! {
                 }
                 (got, want) => prop_assert!(false, "event {}: got {:?}, model says {:?}\n{}", i, got, want,
                     String::from_utf8_lossy(&text)),
+            }
+        }
+    }
+
+    /// The Avro route encodes exactly the enriched JSON the JSON route
+    /// sends (indexed here by the validating parser), or dead-letters the
+    /// events whose enriched JSON does not fit the schema.
+    #[test]
+    fn avro_route_encodes_the_enriched_json(b in body()) {
+        let text = render(&b);
+        let json = route(&mut router(), text.clone());
+        let avro = route(&mut avro_router(), text.clone());
+        let schema = AvroSchema::compile(LOOSE_SCHEMA).unwrap();
+        prop_assert_eq!(json.outcomes().len(), avro.outcomes().len());
+        for (i, (j, a)) in json.outcomes().iter().zip(avro.outcomes()).enumerate() {
+            match (j, a) {
+                (Outcome::Routed { record: jr }, _) => {
+                    let enriched = json.record(*jr).unwrap().value_to_vec();
+                    let mut view = JsonView::new();
+                    view.parse(&enriched).unwrap();
+                    let mut expected = Vec::new();
+                    let fits = schema.encode_view(&view, &mut expected).is_ok();
+                    match a {
+                        Outcome::Routed { record: ar } if fits => {
+                            let r = avro.record(*ar).unwrap();
+                            prop_assert_eq!(r.format(), ValueFormat::Avro);
+                            prop_assert_eq!(r.value_to_vec(), expected, "event {}", i);
+                        }
+                        Outcome::DeadLettered { record: ar, .. } if !fits => {
+                            let r = avro.record(*ar).unwrap();
+                            prop_assert_eq!(r.header("dlq_reason"), Some(&b"avro_encoding"[..]));
+                        }
+                        other => prop_assert!(false, "event {}: fits {}, Avro route {:?}", i, fits, other),
+                    }
+                }
+                (Outcome::Skipped, Outcome::Skipped) => {}
+                (Outcome::DeadLettered { .. }, Outcome::DeadLettered { .. }) => {}
+                (j, a) => prop_assert!(false, "event {}: JSON route {:?}, Avro route {:?}", i, j, a),
             }
         }
     }

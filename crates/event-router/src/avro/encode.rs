@@ -2,11 +2,15 @@
 
 use super::error::{AvroError, PathSegment};
 use super::json::Json;
-use super::schema::{Field, Node, NodeId, Plan, TimeUnit};
+use super::schema::{self, Field, JsonKind, Node, NodeId, Plan, TimeUnit};
 use super::text::{self, DecimalError};
 
 /// Deepest nesting of arrays, maps and records the encoder follows.
 pub(crate) const MAX_DEPTH: usize = 64;
+
+/// Records of up to this many fields are matched in one pass over the
+/// object (see [`Encoder::record`]).
+const RECORD_SLOTS: usize = 32;
 
 /// How JSON strings map to `bytes` and `fixed`, and how absent fields are filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,14 +183,42 @@ impl Encoder<'_> {
                 if depth >= MAX_DEPTH {
                     return Err(too_deep());
                 }
-                for field in fields.iter() {
-                    self.field(field, v.get(&field.name), out, depth)
-                        .map_err(|e| e.within(PathSegment::Field(field.name.to_string())))?;
-                }
+                self.record(id, fields, v, out, depth)?;
             }
-            Node::Union(branches) => self.union(branches, v, out, depth)?,
+            Node::Union(branches) => self.union(id, branches, v, out, depth)?,
             Node::Pending => return Err(AvroError::schema("record used before it is complete")),
             logical => self.logical(logical, v, out)?,
+        }
+        Ok(())
+    }
+
+    /// The fields of a record, in schema order. Members are matched to
+    /// fields in one pass (the first member of a name wins) for records of
+    /// up to [`RECORD_SLOTS`] fields; larger ones look each field up.
+    #[inline(never)]
+    fn record<'a, J: Json<'a>>(
+        &self,
+        id: NodeId,
+        fields: &[Field],
+        v: J,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), AvroError> {
+        let within =
+            |field: &Field, e: AvroError| e.within(PathSegment::Field(field.name.to_string()));
+        if fields.len() > RECORD_SLOTS {
+            for field in fields {
+                self.field(field, v.get(&field.name), out, depth)
+                    .map_err(|e| within(field, e))?;
+            }
+            return Ok(());
+        }
+        let mut slots = [J::Slot::default(); RECORD_SLOTS];
+        let slots = &mut slots[..fields.len()];
+        v.find_fields(self.plan.table(id), slots);
+        for (field, slot) in fields.iter().zip(slots.iter()) {
+            self.field(field, v.slot(*slot), out, depth)
+                .map_err(|e| within(field, e))?;
         }
         Ok(())
     }
@@ -372,20 +404,24 @@ impl Encoder<'_> {
             // Per the specification a default is the raw two's-complement bytes.
             Some(_) if self.mode == Mode::Default => return self.bytes(v, fixed, out),
             Some(s) => s,
-            _ if v.is_f64() => match v.as_f64() {
-                // Shortest round-trip digits, in exponent form to stay short.
-                Some(f) if f.is_finite() => number.format(format_args!("{f:e}")),
-                _ => return Err(AvroError::invalid("decimal must be finite")),
-            },
-            _ => match (v.as_i64(), v.as_u64()) {
-                (Some(i), _) => number.format(format_args!("{i}")),
-                (None, Some(u)) => number.format(format_args!("{u}")),
-                _ => {
-                    return Err(AvroError::mismatch(
-                        "decimal (number or numeric string)",
-                        v.kind(),
-                    ))
-                }
+            // The number as written, when the value keeps its text: exact.
+            None => match v.float_text() {
+                Some(t) if text::decimal_syntax_ok(t.as_bytes()) => t,
+                _ if v.is_f64() => match v.as_f64() {
+                    // Shortest round-trip digits, in exponent form to stay short.
+                    Some(f) if f.is_finite() => number.format(format_args!("{f:e}")),
+                    _ => return Err(AvroError::invalid("decimal must be finite")),
+                },
+                _ => match (v.as_i64(), v.as_u64()) {
+                    (Some(i), _) => number.integer(i < 0, i.unsigned_abs()),
+                    (None, Some(u)) => number.integer(false, u),
+                    _ => {
+                        return Err(AvroError::mismatch(
+                            "decimal (number or numeric string)",
+                            v.kind(),
+                        ))
+                    }
+                },
             },
         };
         let mark = out.len();
@@ -486,11 +522,29 @@ impl Encoder<'_> {
     /// object, an array an array.
     fn union<'a, J: Json<'a>>(
         &self,
+        id: NodeId,
         branches: &[NodeId],
         v: J,
         out: &mut Vec<u8>,
         depth: usize,
     ) -> Result<(), AvroError> {
+        let kind = v.json_kind();
+        if kind != JsonKind::Object {
+            // The branch the search below tries first, found by a table:
+            // arrays and maps are taken as they are, scalars tried. (Records
+            // take only objects.)
+            if let Some(index) = self.plan.first_branch(id, kind) {
+                let branch = branches.get(index).copied().unwrap_or(0);
+                let mark = out.len();
+                write_len(out, index);
+                match self.encode(branch, v, out, depth) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if matches!(self.plan.node(branch), Node::Array(_)) => return Err(e),
+                    // The search below tries the other branches.
+                    Err(_) => out.truncate(mark),
+                }
+            }
+        }
         if v.object_len() == Some(1) {
             let mut first = None;
             let _ = v.members(|key, inner| {
@@ -579,24 +633,7 @@ impl Encoder<'_> {
 
 /// Whether a node could accept a JSON value of this type at all.
 fn accepts_kind<'a>(node: &Node, v: impl Json<'a>) -> bool {
-    let (is_string, is_number) = (v.is_str(), v.is_number());
-    match node {
-        Node::Null => v.is_null(),
-        Node::Boolean => v.is_bool(),
-        Node::Int | Node::Long => is_number,
-        Node::Float | Node::Double => is_number || is_string,
-        Node::String | Node::Uuid | Node::UuidFixed | Node::Enum(_) => is_string,
-        Node::Bytes | Node::Fixed(_) => is_string || v.is_array(),
-        Node::Date
-        | Node::TimeMillis
-        | Node::TimeMicros
-        | Node::Timestamp { .. }
-        | Node::Decimal { .. } => is_string || is_number,
-        Node::Duration => v.is_object() || v.is_array(),
-        Node::Array(_) => v.is_array(),
-        Node::Map(_) | Node::Record(_) => v.is_object(),
-        Node::Union(_) | Node::Pending => false,
-    }
+    schema::accepts(node, v.json_kind())
 }
 
 fn time_of_day(s: &str) -> Result<i64, AvroError> {
@@ -628,6 +665,26 @@ impl Default for StackText {
 }
 
 impl StackText {
+    /// Decimal digits of an integer, with a `-` if `negative`.
+    fn integer(&mut self, negative: bool, mut magnitude: u64) -> &str {
+        // 20 digits and a sign fill the end of the buffer.
+        let mut at = self.buf.len();
+        loop {
+            at -= 1;
+            self.buf[at] = b'0' + (magnitude % 10) as u8;
+            magnitude /= 10;
+            if magnitude == 0 {
+                break;
+            }
+        }
+        if negative {
+            at -= 1;
+            self.buf[at] = b'-';
+        }
+        self.len = 0;
+        std::str::from_utf8(&self.buf[at..]).unwrap_or("")
+    }
+
     fn format(&mut self, args: std::fmt::Arguments<'_>) -> &str {
         self.len = 0;
         if std::fmt::Write::write_fmt(self, args).is_err() {

@@ -10,7 +10,10 @@
 //! - Integers are `u64` when not negative and `i64` when negative; an integer
 //!   outside both ranges makes the text invalid, as does a number that
 //!   overflows `f64`. Numbers with a fraction or exponent are `f64`
-//!   (correctly rounded).
+//!   (correctly rounded), parsed from their text when first read as a
+//!   number; the text itself is what a `decimal` reads (see
+//!   [`Json::float_text`]), the one place where the view keeps more than
+//!   simd-json does.
 //! - A repeated object key keeps every occurrence: lookups find the first,
 //!   maps list all of them in document order.
 
@@ -18,6 +21,7 @@ use simd_json::prelude::*;
 use simd_json::{BorrowedValue, StaticNode};
 
 use super::error::AvroError;
+use super::schema::{FieldTable, JsonKind};
 use crate::scan::{self, Kind, Scanner, Stop};
 
 /// A JSON value as the encoder reads it.
@@ -36,6 +40,24 @@ pub(crate) trait Json<'a>: Copy {
     /// The first member named `key`, if an object.
     fn get(self, key: &str) -> Option<Self>;
 
+    /// The text of a number with a fraction or exponent, as written, when
+    /// the representation keeps it (a [`JsonView`] does).
+    fn float_text(self) -> Option<&'a str> {
+        None
+    }
+
+    /// Where [`Json::find_fields`] found a member: small, and `Default`
+    /// means not found.
+    type Slot: Copy + Default;
+
+    /// Fills `slots[i]` with the first member named like field `i` of
+    /// `table`, if an object; `slots` is as long as the table's names and
+    /// starts out all default.
+    fn find_fields(self, table: &FieldTable, slots: &mut [Self::Slot]);
+
+    /// The member a slot holds.
+    fn slot(self, slot: Self::Slot) -> Option<Self>;
+
     fn is_null(self) -> bool {
         matches!(self.scalar(), Some(StaticNode::Null))
     }
@@ -44,12 +66,6 @@ pub(crate) trait Json<'a>: Copy {
             Some(StaticNode::Bool(b)) => Some(b),
             _ => None,
         }
-    }
-    fn is_bool(self) -> bool {
-        self.as_bool().is_some()
-    }
-    fn is_number(self) -> bool {
-        self.scalar().is_some_and(|s| s.is_number())
     }
     fn is_f64(self) -> bool {
         matches!(self.scalar(), Some(StaticNode::F64(_)))
@@ -75,6 +91,19 @@ pub(crate) trait Json<'a>: Copy {
     fn is_object(self) -> bool {
         self.object_len().is_some()
     }
+    /// The JSON type, for choosing a union branch.
+    fn json_kind(self) -> JsonKind {
+        match self.scalar() {
+            Some(StaticNode::Null) => JsonKind::Null,
+            Some(StaticNode::Bool(_)) => JsonKind::Bool,
+            Some(StaticNode::F64(_)) => JsonKind::Float,
+            Some(_) => JsonKind::Integer,
+            None if self.is_str() => JsonKind::String,
+            None if self.is_array() => JsonKind::Array,
+            None => JsonKind::Object,
+        }
+    }
+
     /// The JSON type, for error messages.
     fn kind(self) -> &'static str {
         match self.scalar() {
@@ -145,6 +174,19 @@ impl<'a> Json<'a> for &'a BorrowedValue<'_> {
             _ => None,
         }
     }
+
+    type Slot = Option<Self>;
+
+    fn find_fields(self, table: &FieldTable, slots: &mut [Self::Slot]) {
+        for (slot, name) in slots.iter_mut().zip(table.names()) {
+            *slot = Json::get(self, name);
+        }
+    }
+
+    #[inline]
+    fn slot(self, slot: Self::Slot) -> Option<Self> {
+        slot
+    }
 }
 
 /// A JSON document indexed for [`super::AvroSchema::encode_view`]: the
@@ -160,14 +202,14 @@ pub struct JsonView {
     decoded: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct ViewNode {
     item: Item,
     /// The index after this node's subtree.
     next: u32,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Item {
     Scalar(StaticNode),
     /// A string's contents: a range of the text, or of `decoded` if it had
@@ -176,6 +218,12 @@ enum Item {
         start: u32,
         end: u32,
         decoded: bool,
+    },
+    /// A number with a fraction or exponent, known to be finite as `f64`:
+    /// its text, parsed when read as a number.
+    Float {
+        start: u32,
+        end: u32,
     },
     Array(u32),
     Object(u32),
@@ -201,6 +249,24 @@ impl JsonView {
     /// Replaces the text with what `write` appends to an empty buffer, then
     /// validates and indexes it.
     pub(crate) fn fill(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), AvroError> {
+        self.fill_with(write, false)
+    }
+
+    /// [`JsonView::fill`] for text assembled from JSON that was validated
+    /// already (the router's enriched events), indexed by a quicker pass
+    /// that checks only the structure it walks, not string contents or the
+    /// number grammar. On valid JSON the view is the one [`JsonView::fill`]
+    /// makes; should the pass find anything amiss, the text is validated and
+    /// indexed in full instead.
+    pub(crate) fn fill_valid(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), AvroError> {
+        self.fill_with(write, true)
+    }
+
+    fn fill_with(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>),
+        valid: bool,
+    ) -> Result<(), AvroError> {
         let mut bytes = std::mem::take(&mut self.text).into_bytes();
         bytes.clear();
         self.nodes.clear();
@@ -219,6 +285,19 @@ impl JsonView {
         };
         if u32::try_from(self.text.len()).is_err() {
             return Err(not_json("text of 4 GiB or more"));
+        }
+        if valid {
+            let mut quick = Quick {
+                text: &self.text,
+                pos: 0,
+                nodes: &mut self.nodes,
+                decoded: &mut self.decoded,
+            };
+            if quick.document().is_ok() {
+                return Ok(());
+            }
+            self.nodes.clear();
+            self.decoded.clear();
         }
         let buf = self.text.as_bytes();
         let mut s = Scanner::new(buf);
@@ -300,15 +379,19 @@ impl Builder<'_> {
                     Kind::String => self.string(v),
                     Kind::Number => {
                         let raw = self.text.get(v.start as usize..v.end as usize);
-                        let number = match raw.map(number) {
-                            Some(Ok(n)) => n,
+                        let item = match raw.map(number) {
+                            Some(Ok(Some(n))) => Item::Scalar(n),
+                            Some(Ok(None)) => Item::Float {
+                                start: v.start,
+                                end: v.end,
+                            },
                             Some(Err(what)) => {
                                 self.number_error = Some(what);
                                 return Err(Stop);
                             }
-                            None => StaticNode::Null,
+                            None => Item::Scalar(StaticNode::Null),
                         };
-                        self.leaf(Item::Scalar(number));
+                        self.leaf(item);
                     }
                     Kind::True => self.leaf(Item::Scalar(StaticNode::Bool(true))),
                     Kind::False => self.leaf(Item::Scalar(StaticNode::Bool(false))),
@@ -352,23 +435,316 @@ impl Builder<'_> {
     }
 }
 
-/// A JSON number as simd-json reads it.
-fn number(raw: &str) -> Result<StaticNode, &'static str> {
-    if raw.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
-        return match raw.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(StaticNode::F64(f)),
-            _ => Err("number out of range"),
+/// Indexes JSON text known to be valid, in one pass that checks only the
+/// structure it walks (brackets, `:` and `,`, literals, number ranges as
+/// [`number`] does) and no string contents; any surprise is an error, after
+/// which the caller indexes the text with the validating [`Builder`]. For
+/// valid JSON the nodes are those [`Builder`] makes.
+struct Quick<'t> {
+    text: &'t str,
+    pos: usize,
+    nodes: &'t mut Vec<ViewNode>,
+    decoded: &'t mut Vec<u8>,
+}
+
+impl Quick<'_> {
+    fn document(&mut self) -> Result<(), ()> {
+        self.value(0)?;
+        match self.skip_ws() {
+            None => Ok(()),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// The next byte that is not whitespace, without consuming it.
+    #[inline]
+    fn skip_ws(&mut self) -> Option<u8> {
+        let buf = self.text.as_bytes();
+        while let Some(&c) = buf.get(self.pos) {
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(c);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    fn value(&mut self, depth: u32) -> Result<(), ()> {
+        match self.skip_ws().ok_or(())? {
+            b'{' => {
+                if depth >= scan::MAX_DEPTH {
+                    return Err(());
+                }
+                let at = self.nodes.len();
+                self.nodes.push(NULL_NODE);
+                self.pos += 1;
+                let mut count = 0u32;
+                if self.skip_ws() == Some(b'}') {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        if self.skip_ws() != Some(b'"') {
+                            return Err(());
+                        }
+                        self.string()?;
+                        if self.skip_ws() != Some(b':') {
+                            return Err(());
+                        }
+                        self.pos += 1;
+                        self.value(depth + 1)?;
+                        count += 1;
+                        match self.skip_ws() {
+                            Some(b',') => self.pos += 1,
+                            Some(b'}') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(()),
+                        }
+                    }
+                }
+                self.close(at, Item::Object(count));
+            }
+            b'[' => {
+                if depth >= scan::MAX_DEPTH {
+                    return Err(());
+                }
+                let at = self.nodes.len();
+                self.nodes.push(NULL_NODE);
+                self.pos += 1;
+                let mut count = 0u32;
+                if self.skip_ws() == Some(b']') {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        self.value(depth + 1)?;
+                        count += 1;
+                        match self.skip_ws() {
+                            Some(b',') => self.pos += 1,
+                            Some(b']') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(()),
+                        }
+                    }
+                }
+                self.close(at, Item::Array(count));
+            }
+            b'"' => self.string()?,
+            b't' => self.literal("true", StaticNode::Bool(true))?,
+            b'f' => self.literal("false", StaticNode::Bool(false))?,
+            b'n' => self.literal("null", StaticNode::Null)?,
+            b'-' | b'0'..=b'9' => {
+                let buf = self.text.as_bytes();
+                let start = self.pos;
+                let mut end = start + 1;
+                while buf
+                    .get(end)
+                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
+                {
+                    end += 1;
+                }
+                self.pos = end;
+                let raw = self.text.get(start..end).ok_or(())?;
+                if !is_json_number(raw.as_bytes()) {
+                    return Err(());
+                }
+                let item = match number(raw) {
+                    Ok(Some(n)) => Item::Scalar(n),
+                    Ok(None) => Item::Float {
+                        start: start as u32,
+                        end: end as u32,
+                    },
+                    Err(_) => return Err(()),
+                };
+                self.leaf(item);
+            }
+            _ => return Err(()),
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &str, node: StaticNode) -> Result<(), ()> {
+        let end = self.pos + word.len();
+        if self.text.get(self.pos..end) != Some(word) {
+            return Err(());
+        }
+        self.pos = end;
+        self.leaf(Item::Scalar(node));
+        Ok(())
+    }
+
+    /// The string whose opening quote is at the cursor.
+    fn string(&mut self) -> Result<(), ()> {
+        let buf = self.text.as_bytes();
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            i = quote_or_backslash(buf, i);
+            match buf.get(i) {
+                Some(b'"') => break,
+                Some(_) => {
+                    escaped = true;
+                    i += 2;
+                }
+                None => return Err(()),
+            }
+        }
+        self.pos = i + 1;
+        let item = if escaped {
+            let from = self.decoded.len() as u32;
+            scan::unescape_into(buf.get(start..i).ok_or(())?, self.decoded);
+            Item::Str {
+                start: from,
+                end: self.decoded.len() as u32,
+                decoded: true,
+            }
+        } else {
+            Item::Str {
+                start: start as u32,
+                end: i as u32,
+                decoded: false,
+            }
         };
+        self.leaf(item);
+        Ok(())
     }
-    if raw.starts_with('-') {
-        raw.parse::<i64>()
-            .map(StaticNode::I64)
-            .map_err(|_| "integer out of range")
-    } else {
-        raw.parse::<u64>()
-            .map(StaticNode::U64)
-            .map_err(|_| "integer out of range")
+
+    #[inline]
+    fn leaf(&mut self, item: Item) {
+        let next = self.nodes.len() as u32 + 1;
+        self.nodes.push(ViewNode { item, next });
     }
+
+    fn close(&mut self, at: usize, item: Item) {
+        let next = self.nodes.len() as u32;
+        if let Some(node) = self.nodes.get_mut(at) {
+            *node = ViewNode { item, next };
+        }
+    }
+}
+
+/// Whether `s` is a number by RFC 8259's grammar:
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`.
+fn is_json_number(s: &[u8]) -> bool {
+    fn digits(s: &[u8], i: &mut usize) -> usize {
+        let from = *i;
+        while s.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - from
+    }
+    let mut i = usize::from(s.first() == Some(&b'-'));
+    match s.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            digits(s, &mut i);
+        }
+        _ => return false,
+    }
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(s, &mut i) == 0 {
+            return false;
+        }
+    }
+    if matches!(s.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(s.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if digits(s, &mut i) == 0 {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+/// The index of the first `"` or `\` at or after `i` (or `buf.len()`),
+/// eight bytes at a time.
+#[inline]
+fn quote_or_backslash(buf: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = buf.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let q = w ^ (ONES * u64::from(b'"'));
+        let b = w ^ (ONES * u64::from(b'\\'));
+        // A zero byte in q or b; bits above the first one may be spurious,
+        // the lowest is exact.
+        let hits = ((q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b)) & HIGHS;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = buf.get(i) {
+        if c == b'"' || c == b'\\' {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// A JSON number as simd-json reads it: an integer, or `None` for a number
+/// with a fraction or exponent that is finite as `f64` (parsed when read,
+/// see [`float`]).
+fn number(raw: &str) -> Result<Option<StaticNode>, &'static str> {
+    let bytes = raw.as_bytes();
+    let Some(mark) = bytes.iter().position(|c| matches!(c, b'.' | b'e' | b'E')) else {
+        return if raw.starts_with('-') {
+            raw.parse::<i64>()
+                .map(|i| Some(StaticNode::I64(i)))
+                .map_err(|_| "integer out of range")
+        } else {
+            raw.parse::<u64>()
+                .map(|u| Some(StaticNode::U64(u)))
+                .map_err(|_| "integer out of range")
+        };
+    };
+    // |value| < 10^(integer digits + exponent); f64 holds up to 1.7e308,
+    // so only numbers near that bound need a full parse to be checked.
+    let int_digits = bytes[..mark]
+        .iter()
+        .skip_while(|&&c| matches!(c, b'-' | b'0'))
+        .count() as i64;
+    let exponent = match bytes.iter().position(|c| matches!(c, b'e' | b'E')) {
+        None => 0,
+        Some(e) => {
+            let tail = &bytes[e + 1..];
+            let (negative, digits) = match tail {
+                [b'-', rest @ ..] => (true, rest),
+                [b'+', rest @ ..] => (false, rest),
+                _ => (false, tail),
+            };
+            let magnitude = digits.iter().fold(0i64, |acc, d| {
+                acc.saturating_mul(10)
+                    .saturating_add(i64::from(d.wrapping_sub(b'0')))
+            });
+            if negative {
+                -magnitude
+            } else {
+                magnitude
+            }
+        }
+    };
+    if int_digits.saturating_add(exponent) <= 300 {
+        return Ok(None);
+    }
+    match raw.parse::<f64>() {
+        Ok(f) if f.is_finite() => Ok(None),
+        _ => Err("number out of range"),
+    }
+}
+
+/// The value of a number [`number`] accepted as finite.
+fn float(raw: &str) -> StaticNode {
+    StaticNode::F64(raw.parse::<f64>().unwrap_or(0.0))
 }
 
 /// A value in a [`JsonView`].
@@ -421,6 +797,34 @@ impl<'a> Json<'a> for At<'a> {
     fn scalar(self) -> Option<StaticNode> {
         match self.node().item {
             Item::Scalar(s) => Some(s),
+            Item::Float { start, end } => {
+                Some(float(self.view.text.get(start as usize..end as usize)?))
+            }
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn is_f64(self) -> bool {
+        matches!(self.node().item, Item::Float { .. })
+    }
+
+    #[inline]
+    fn json_kind(self) -> JsonKind {
+        match self.node().item {
+            Item::Scalar(StaticNode::Null) => JsonKind::Null,
+            Item::Scalar(StaticNode::Bool(_)) => JsonKind::Bool,
+            Item::Scalar(StaticNode::F64(_)) | Item::Float { .. } => JsonKind::Float,
+            Item::Scalar(_) => JsonKind::Integer,
+            Item::Str { .. } => JsonKind::String,
+            Item::Array(_) => JsonKind::Array,
+            Item::Object(_) => JsonKind::Object,
+        }
+    }
+
+    fn float_text(self) -> Option<&'a str> {
+        match self.node().item {
+            Item::Float { start, end } => self.view.text.get(start as usize..end as usize),
             _ => None,
         }
     }
@@ -496,5 +900,128 @@ impl<'a> Json<'a> for At<'a> {
             }
         });
         found.err().map(|i| At { view: self.view, i })
+    }
+
+    /// The node index of the member's value; 0 (the root) for none.
+    type Slot = u32;
+
+    /// One pass over the members, each key hashed once.
+    #[inline]
+    fn find_fields(self, table: &FieldTable, slots: &mut [u32]) {
+        if !table.indexed() {
+            for (slot, name) in slots.iter_mut().zip(table.names()) {
+                *slot = self.get(name).map_or(0, |v| v.i as u32);
+            }
+            return;
+        }
+        let _ = self.each_member(|i| {
+            if let Some(slot) = self
+                .key(i)
+                .and_then(|key| table.find(key))
+                .and_then(|field| slots.get_mut(field))
+            {
+                if *slot == 0 {
+                    *slot = i as u32 + 1;
+                }
+            }
+            Ok::<(), ()>(())
+        });
+    }
+
+    #[inline]
+    fn slot(self, slot: u32) -> Option<Self> {
+        (slot != 0).then_some(At {
+            view: self.view,
+            i: slot as usize,
+        })
+    }
+
+    #[inline]
+    fn is_null(self) -> bool {
+        matches!(self.node().item, Item::Scalar(StaticNode::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Both passes over `text`: the quick one's nodes and decoded strings,
+    /// or `None` if it declined; and the validating one's, or `None`.
+    fn both(text: &str) -> (Option<JsonView>, Option<JsonView>) {
+        let mut quick = JsonView::new();
+        quick.text = text.to_string();
+        let ok = Quick {
+            text: &quick.text,
+            pos: 0,
+            nodes: &mut quick.nodes,
+            decoded: &mut quick.decoded,
+        }
+        .document()
+        .is_ok();
+        let mut full = JsonView::new();
+        let valid = full.parse(text.as_bytes()).is_ok();
+        (ok.then_some(quick), valid.then_some(full))
+    }
+
+    fn assert_same(text: &str) -> Result<(), TestCaseError> {
+        match both(text) {
+            (Some(q), Some(f)) => {
+                prop_assert_eq!(&q.nodes, &f.nodes, "{}", text);
+                prop_assert_eq!(&q.decoded, &f.decoded, "{}", text);
+            }
+            // Declined: the router then validates in full.
+            (None, _) => {}
+            (Some(_), None) => prop_assert!(false, "quick pass accepted invalid {}", text),
+        }
+        Ok(())
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(serde_json::Value::from),
+            "[a-z\"\\\\/\u{0}-\u{1f}\u{e9}\u{1F600} ]{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(5, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::vec(("[a-z\"\\\\]{0,4}", inner), 0..6).prop_map(|members| {
+                    serde_json::Value::Object(members.into_iter().collect())
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn quick_pass_indexes_valid_json_as_the_validating_one(v in json_value()) {
+            assert_same(&v.to_string())?;
+            let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
+            assert_same(&pretty)?;
+            // Valid JSON is always taken by the quick pass.
+            prop_assert!(both(&pretty).0.is_some(), "{}", pretty);
+        }
+
+        #[test]
+        fn quick_pass_reads_numbers_and_repeated_keys_alike(
+            a in "-?(0|[1-9][0-9]{0,21})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?",
+            b in "-?(0|[1-9][0-9]{0,21})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?",
+        ) {
+            assert_same(&format!(r#"{{"a":{a},"a":[{b}, {a}],"b":{{"\\u0061":{b}}}}}"#))?;
+        }
+
+        /// Whatever the bytes, the quick pass returns (no panic, no loop).
+        #[test]
+        fn quick_pass_survives_any_text(text in "[\\[\\]{}\":,0-9a-z\\\\ .eE+-]{0,40}") {
+            let _ = both(&text);
+        }
     }
 }

@@ -32,8 +32,11 @@
 //!   16 bytes (on `fixed(16)`).
 //! - `decimal`: a JSON number or a numeric string, scaled exactly: digits the
 //!   scale cannot hold must be zeros, and the result must fit the precision.
-//!   JSON numbers pass through simd-json as `f64` (shortest round-trip digits
-//!   are used), so amounts beyond 15 significant digits belong in strings.
+//!   Through a [`JsonView`] (the router's path) a JSON number's digits are
+//!   taken from its text as written, so any number of digits is exact.
+//!   A simd-json value keeps only the `f64` (its shortest round-trip digits
+//!   are used), so there amounts beyond 15 significant digits belong in
+//!   strings.
 //! - `duration`: `{"months", "days", "millis"}` or `[months, days, millis]`.
 //!
 //! Schema defaults follow the specification's JSON encoding (a `bytes`
@@ -107,10 +110,12 @@ impl AvroSchema {
     /// Appends the Avro binary encoding of the document in `view` to `out`.
     ///
     /// The same bytes as [`AvroSchema::encode`] on the simd-json value of the
-    /// same text, without building that value; with one difference, for Avro
+    /// same text, without building that value; with two differences: Avro
     /// maps of more than 32 entries, which this writes in document order
-    /// (simd-json's large objects iterate in hash order). Errors and a
-    /// partial datum as for [`AvroSchema::encode`].
+    /// (simd-json's large objects iterate in hash order), and a `decimal`
+    /// from a JSON number, which this reads from the number's text rather
+    /// than its `f64` (the same for up to 15 significant digits). Errors
+    /// and a partial datum as for [`AvroSchema::encode`].
     pub fn encode_view(&self, view: &JsonView, out: &mut Vec<u8>) -> Result<(), AvroError> {
         let Some(root) = view.root() else {
             return Err(AvroError::invalid("no JSON document in the view"));

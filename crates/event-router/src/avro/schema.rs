@@ -93,10 +93,160 @@ pub(crate) struct Plan {
     pub(crate) nodes: Vec<Node>,
     /// Full name of each named node (record, enum, fixed, logical types on fixed).
     pub(crate) names: Vec<Option<Box<str>>>,
+    /// Per node, the field-name table of a record (empty for other nodes).
+    pub(crate) tables: Vec<FieldTable>,
+    /// Per node, for a union: by [`JsonKind`], the first branch whose type
+    /// can take a JSON value of that kind ([`NO_BRANCH`] if none).
+    pub(crate) first_branch: Vec<[u8; JsonKind::COUNT]>,
     pub(crate) root: NodeId,
 }
 
+/// The type of a JSON value, as far as choosing a union branch goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonKind {
+    Null,
+    Bool,
+    Integer,
+    Float,
+    String,
+    Array,
+    Object,
+}
+
+impl JsonKind {
+    pub(crate) const COUNT: usize = 7;
+    const ALL: [JsonKind; JsonKind::COUNT] = [
+        JsonKind::Null,
+        JsonKind::Bool,
+        JsonKind::Integer,
+        JsonKind::Float,
+        JsonKind::String,
+        JsonKind::Array,
+        JsonKind::Object,
+    ];
+}
+
+/// In [`Plan::first_branch`]: no branch (or beyond 254).
+pub(crate) const NO_BRANCH: u8 = u8::MAX;
+
+/// Whether a node could take a JSON value of this kind at all.
+pub(crate) fn accepts(node: &Node, kind: JsonKind) -> bool {
+    use JsonKind as K;
+    let is_string = kind == K::String;
+    let is_number = matches!(kind, K::Integer | K::Float);
+    match node {
+        Node::Null => kind == K::Null,
+        Node::Boolean => kind == K::Bool,
+        Node::Int | Node::Long => is_number,
+        Node::Float | Node::Double => is_number || is_string,
+        Node::String | Node::Uuid | Node::UuidFixed | Node::Enum(_) => is_string,
+        Node::Bytes | Node::Fixed(_) => is_string || kind == K::Array,
+        Node::Date
+        | Node::TimeMillis
+        | Node::TimeMicros
+        | Node::Timestamp { .. }
+        | Node::Decimal { .. } => is_string || is_number,
+        Node::Duration => matches!(kind, K::Object | K::Array),
+        Node::Array(_) => kind == K::Array,
+        Node::Map(_) | Node::Record(_) => kind == K::Object,
+        Node::Union(_) | Node::Pending => false,
+    }
+}
+
+/// A record's field names, found by hashing: a JSON key maps to its field
+/// index with one hash and (usually) one comparison, so a record is encoded
+/// with one pass over the object's members instead of a lookup per field.
+#[derive(Debug, Default)]
+pub(crate) struct FieldTable {
+    /// Field names, in schema order.
+    names: Vec<Box<str>>,
+    /// Open addressing, a power of two long: field index + 1, 0 when free.
+    slots: Vec<u16>,
+}
+
+impl FieldTable {
+    fn new(fields: &[Field]) -> FieldTable {
+        let names: Vec<Box<str>> = fields.iter().map(|f| f.name.clone()).collect();
+        if names.len() >= usize::from(u16::MAX) {
+            // Too many to index; `find` then answers nothing and callers
+            // look fields up one by one.
+            return FieldTable {
+                names,
+                slots: Vec::new(),
+            };
+        }
+        let size = (names.len() * 2).next_power_of_two().max(4);
+        let mut slots = vec![0u16; size];
+        for (index, name) in names.iter().enumerate() {
+            let mut at = field_hash(name.as_bytes()) as usize & (size - 1);
+            while slots[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = index as u16 + 1;
+        }
+        FieldTable { names, slots }
+    }
+
+    /// Whether [`FieldTable::find`] answers for this record.
+    #[inline]
+    pub(crate) fn indexed(&self) -> bool {
+        !self.slots.is_empty()
+    }
+
+    /// Field names, in schema order.
+    pub(crate) fn names(&self) -> &[Box<str>] {
+        &self.names
+    }
+
+    /// The index of the field named `key`.
+    #[inline]
+    pub(crate) fn find(&self, key: &str) -> Option<usize> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut at = field_hash(key.as_bytes()) as usize & mask;
+        loop {
+            let index = usize::from(*self.slots.get(at)?).checked_sub(1)?;
+            if self.names.get(index).is_some_and(|n| **n == *key) {
+                return Some(index);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// A cheap hash of a field name: its length and up to eight bytes from each
+/// end, multiplied and folded.
+#[inline]
+fn field_hash(key: &[u8]) -> u32 {
+    let n = key.len();
+    let word = |bytes: &[u8]| {
+        let mut w = [0u8; 8];
+        let len = bytes.len().min(8);
+        w[..len].copy_from_slice(&bytes[..len]);
+        u64::from_le_bytes(w)
+    };
+    let head = word(key);
+    let tail = word(&key[n.saturating_sub(8)..]);
+    let h = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 32) as u32
+}
+
 impl Plan {
+    /// The field table of record `id`; an empty one for other nodes.
+    pub(crate) fn table(&self, id: NodeId) -> &FieldTable {
+        static EMPTY: FieldTable = FieldTable {
+            names: Vec::new(),
+            slots: Vec::new(),
+        };
+        self.tables.get(id as usize).unwrap_or(&EMPTY)
+    }
+
+    /// The first branch of union `id` that can take a value of `kind`.
+    #[inline]
+    pub(crate) fn first_branch(&self, id: NodeId, kind: JsonKind) -> Option<usize> {
+        let index = *self.first_branch.get(id as usize)?.get(kind as usize)?;
+        (index != NO_BRANCH).then_some(usize::from(index))
+    }
+
     pub(crate) fn node(&self, id: NodeId) -> &Node {
         // Ids come from the compiler and always index the arena; `Null` is
         // never reached for a valid id.
@@ -229,10 +379,35 @@ pub(crate) fn compile(schema: &Json) -> Result<(Plan, Vec<DefaultSite>), AvroErr
         c.push(node, None);
     }
     let root = c.schema(schema, None)?;
+    let tables = c
+        .nodes
+        .iter()
+        .map(|node| match node {
+            Node::Record(fields) => FieldTable::new(fields),
+            _ => FieldTable::default(),
+        })
+        .collect();
+    let first_branch = c
+        .nodes
+        .iter()
+        .map(|node| match node {
+            Node::Union(branches) => JsonKind::ALL.map(|kind| {
+                branches
+                    .iter()
+                    .position(|&b| c.nodes.get(b as usize).is_some_and(|n| accepts(n, kind)))
+                    .and_then(|i| u8::try_from(i).ok())
+                    .filter(|&i| i != NO_BRANCH)
+                    .unwrap_or(NO_BRANCH)
+            }),
+            _ => [NO_BRANCH; JsonKind::COUNT],
+        })
+        .collect();
     Ok((
         Plan {
             nodes: c.nodes,
             names: c.names,
+            tables,
+            first_branch,
             root,
         },
         c.defaults,

@@ -686,3 +686,161 @@ fn compiled_schema_is_send_and_sync() {
     assert_send_sync::<AvroSchema>();
     assert_send_sync::<AvroError>();
 }
+
+fn enc_view(schema: &str, json: &str) -> Result<Vec<u8>, String> {
+    let compiled = AvroSchema::compile(schema).expect("schema compiles");
+    let mut view = JsonView::new();
+    view.parse(json.as_bytes()).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    compiled
+        .encode_view(&view, &mut out)
+        .map(|()| out)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn decimal_numbers_are_read_from_their_text() {
+    let schema = r#"{"type":"bytes","logicalType":"decimal","precision":30,"scale":4}"#;
+    // Each number, through the view, encodes as its text in a string does.
+    let exact = [
+        "19.99",
+        "-19.99",
+        "0.0001",
+        "-0.0001",
+        "0.00010000",
+        "1.005e2",
+        "1.005E+2",
+        "12345e-4",
+        "-12345E-4",
+        "0e5",
+        "-0.0",
+        "25",
+        "-25",
+        "0",
+        "18446744073709551615",
+        "-9223372036854775808",
+        // 26 significant digits: beyond what f64 keeps.
+        "12345678901234567890123456e-4",
+        "1234567890123456789012.3456",
+        "-1234567890123456789012.3456",
+        "0.30000000000000000000e1",
+    ];
+    for number in exact {
+        let quoted = format!("\"{number}\"");
+        assert_eq!(enc_view(schema, number), enc(schema, &quoted), "{number}");
+        assert!(enc_view(schema, number).is_ok(), "{number}");
+    }
+    // The f64 of 1234567890123456789012.3456 has other digits: the view
+    // keeps the written ones.
+    let mut reader = &enc_view(schema, "1234567890123456789012.3456").unwrap()[..];
+    let reference = Schema::parse_str(schema).unwrap();
+    let decoded = apache_avro::from_avro_datum(&reference, &mut reader, None).unwrap();
+    let unscaled: i128 = 12_345_678_901_234_567_890_123_456;
+    let bytes = unscaled.to_be_bytes();
+    let first = bytes.iter().position(|&b| b != 0).unwrap();
+    let minimal = if bytes[first] & 0x80 != 0 {
+        bytes[first - 1..].to_vec()
+    } else {
+        bytes[first..].to_vec()
+    };
+    assert_eq!(decoded, Avro::Decimal(Decimal::from(minimal)));
+
+    // Digits the scale cannot hold, and values beyond the precision, are
+    // rejected rather than rounded.
+    let small = r#"{"type":"bytes","logicalType":"decimal","precision":6,"scale":2}"#;
+    for (number, reason) in [
+        ("19.999", "more fractional digits than scale 2"),
+        ("0.30000000000000001", "more fractional digits than scale 2"),
+        ("1e-3", "more fractional digits than scale 2"),
+        ("-1.0001e1", "more fractional digits than scale 2"),
+        ("10000.00", "exceeds precision 6"),
+        ("1e4", "exceeds precision 6"),
+        ("-12345678", "exceeds precision 6"),
+        ("1e300", "exceeds precision 6"),
+        (
+            "0.30000000000000000001e1",
+            "more fractional digits than scale 2",
+        ),
+    ] {
+        let e = enc_view(small, number).expect_err(number);
+        assert!(e.contains(reason), "{number}: {e}");
+    }
+    assert_eq!(enc_view(small, "1.000e2"), enc(small, "100"));
+    assert_eq!(enc_view(small, "9999.99"), enc(small, r#""9999.99""#));
+    // An exponent of more digits than the text reader takes goes through f64.
+    assert_eq!(enc_view(small, "1e0000001"), enc(small, "10"));
+    // Numbers beyond f64 are not JSON for the view, as for simd-json.
+    assert!(enc_view(small, "1e400").unwrap_err().contains("not JSON"));
+    assert!(enc_view(small, "-1e400").unwrap_err().contains("not JSON"));
+
+    let fixed =
+        r#"{"type":"fixed","name":"D","size":4,"logicalType":"decimal","precision":9,"scale":3}"#;
+    assert_eq!(enc_view(fixed, "-0.001"), Ok(vec![0xFF, 0xFF, 0xFF, 0xFF]));
+    assert_eq!(enc_view(fixed, "1e0"), Ok(vec![0, 0, 0x03, 0xE8]));
+}
+
+#[test]
+fn floats_in_the_view_read_as_simd_json_reads_them() {
+    for (schema, number) in [
+        (r#""double""#, "0.1"),
+        (r#""double""#, "-1.5e-300"),
+        (r#""double""#, "1.7976931348623157e308"),
+        (r#""double""#, "123456789012345678901234567890.5"),
+        (r#""float""#, "3.25"),
+        (r#""long""#, "4.0e1"),
+        (r#""int""#, "-2.5e0"),
+        (r#"["null","long","double"]"#, "2.5"),
+        (r#"["null","long","double"]"#, "2.0"),
+        (
+            r#"{"type":"long","logicalType":"timestamp-millis"}"#,
+            "1.5e3",
+        ),
+    ] {
+        assert_eq!(
+            enc_view(schema, number),
+            enc(schema, number),
+            "{schema} {number}"
+        );
+    }
+    assert!(enc_view(r#""double""#, "1.8e308")
+        .unwrap_err()
+        .contains("not JSON"));
+    assert!(enc_view(r#""double""#, "0.000000001e309").is_ok());
+}
+
+#[test]
+fn records_match_members_to_fields_by_name() {
+    // More fields than one pass handles, fields whose names share length
+    // and ends, repeated keys (the first wins) and keys that are no field.
+    let mut fields = Vec::new();
+    let mut members = Vec::new();
+    for i in 0..40 {
+        fields.push(format!(r#"{{"name":"f{i:02}x","type":"long"}}"#));
+        members.push(format!(r#""f{i:02}x":{i}"#));
+    }
+    let wide = format!(
+        r#"{{"type":"record","name":"W","fields":[{}]}}"#,
+        fields.join(",")
+    );
+    members.reverse();
+    members.push(r#""f00x":99"#.into());
+    members.push(r#""other":1"#.into());
+    let json = format!("{{{}}}", members.join(","));
+    assert_eq!(enc_view(&wide, &json), enc(&wide, &json));
+
+    let narrow_fields: Vec<String> = fields[..20].to_vec();
+    let narrow = format!(
+        r#"{{"type":"record","name":"N","fields":[{}]}}"#,
+        narrow_fields.join(",")
+    );
+    let expected: Vec<u8> = (0..20).flat_map(|i: i64| vec![(i * 2) as u8]).collect();
+    let mut json = format!("{{{}}}", members.join(","));
+    assert_eq!(enc_view(&narrow, &json), Ok(expected.clone()));
+    assert_eq!(enc(&narrow, &json), Ok(expected));
+    json = r#"{"f00x":1,"f00x":2,"f01x":3,"f02x":4,"f03x":5,"f04x":6,"f05x":7,"f06x":8,"f07x":9,"f08x":10,"f09x":11,"f10x":12,"f11x":13,"f12x":14,"f13x":15,"f14x":16,"f15x":17,"f16x":18,"f17x":19,"f18x":20}"#.into();
+    let e = enc_view(&narrow, &json).unwrap_err();
+    assert!(e.contains("f19x"), "{e}");
+    // Escaped keys are matched by their decoded text.
+    let one = r#"{"type":"record","name":"O","fields":[{"name":"ab","type":"long"}]}"#;
+    assert_eq!(enc_view(one, r#"{"a\u0062":3}"#), Ok(vec![6]));
+}

@@ -105,6 +105,14 @@ impl Timestamp {
 /// RFC 3339 `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`; also accepts a
 /// lowercase `t`/`z`, a space as the separator, `+HHMM`, and no offset.
 pub(crate) fn parse_timestamp(s: &[u8]) -> Option<Timestamp> {
+    if let Some(ts) = parse_timestamp_utc(s) {
+        return Some(ts);
+    }
+    parse_timestamp_any(s)
+}
+
+/// [`parse_timestamp`] without the fast path.
+fn parse_timestamp_any(s: &[u8]) -> Option<Timestamp> {
     if s.len() < 19 || !matches!(s[10], b'T' | b't' | b' ') {
         return None;
     }
@@ -141,6 +149,59 @@ pub(crate) fn parse_timestamp(s: &[u8]) -> Option<Timestamp> {
         wall_nanos: i128::from(days) * NANOS_PER_DAY + i128::from(nanos_of_day),
         offset_secs,
     })
+}
+
+/// The common form, `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`
+/// (what JavaScript's `toISOString` writes), in one pass; `None` for
+/// anything else, which [`parse_timestamp`] then reads in full.
+#[inline]
+fn parse_timestamp_utc(s: &[u8]) -> Option<Timestamp> {
+    let (head, millis) = match s {
+        [head @ .., b'Z'] if head.len() == 19 => (head, 0),
+        [head @ .., b'.', a, b, c, b'Z'] if head.len() == 19 => {
+            (head, two(*a, *b)? * 10 + two(b'0', *c)?)
+        }
+        _ => return None,
+    };
+    if head[4] != b'-'
+        || head[7] != b'-'
+        || head[10] != b'T'
+        || head[13] != b':'
+        || head[16] != b':'
+    {
+        return None;
+    }
+    let year = two(head[0], head[1])? * 100 + two(head[2], head[3])?;
+    let (month, day) = (two(head[5], head[6])?, two(head[8], head[9])?);
+    let (hour, minute, second) = (
+        two(head[11], head[12])?,
+        two(head[14], head[15])?,
+        two(head[17], head[18])?,
+    );
+    let max_day = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(i64::from(year)) => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > max_day || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(year), month, day);
+    let secs = i64::from(hour * 3600 + minute * 60 + second);
+    let nanos_of_day = secs * 1_000_000_000 + i64::from(millis) * 1_000_000;
+    Some(Timestamp {
+        wall_nanos: i128::from(days) * NANOS_PER_DAY + i128::from(nanos_of_day),
+        offset_secs: Some(0),
+    })
+}
+
+/// Two ASCII digits as a number.
+#[inline]
+fn two(a: u8, b: u8) -> Option<u32> {
+    let (a, b) = (a.wrapping_sub(b'0'), b.wrapping_sub(b'0'));
+    (a < 10 && b < 10).then(|| u32::from(a) * 10 + u32::from(b))
 }
 
 /// Parses a canonical UUID, `8-4-4-4-12` hex digits (either case).
@@ -185,10 +246,40 @@ pub(crate) enum DecimalError {
 /// precision that fits a Kafka record, and keeps the digit buffer bounded.
 const MAX_EXPONENT: i64 = 4096;
 
+/// Whether [`decimal_to_twos_complement`] reads the exponent of `s`, if
+/// any (it takes up to six exponent digits): a JSON number's text is then
+/// read exactly as written.
+pub(crate) fn decimal_syntax_ok(s: &[u8]) -> bool {
+    match s.iter().position(|c| matches!(c, b'e' | b'E')) {
+        None => true,
+        Some(i) => {
+            let exp = &s[i + 1..];
+            let digits = exp
+                .strip_prefix(b"-")
+                .or(exp.strip_prefix(b"+"))
+                .unwrap_or(exp);
+            (1..=6).contains(&digits.len())
+        }
+    }
+}
+
 /// Parses `[-+]digits[.digits][e[-+]digits]` and returns the unscaled value
 /// for `scale` as big-endian two's-complement bytes of minimal length.
 /// Nothing is rounded: digits that the scale cannot hold must be zeros.
 pub(crate) fn decimal_to_twos_complement(
+    s: &[u8],
+    precision: usize,
+    scale: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), DecimalError> {
+    if let Some(done) = short_decimal(s, precision, scale, out) {
+        return done;
+    }
+    decimal_any(s, precision, scale, out)
+}
+
+/// [`decimal_to_twos_complement`] without the fast path.
+fn decimal_any(
     s: &[u8],
     precision: usize,
     scale: usize,
@@ -265,6 +356,70 @@ pub(crate) fn decimal_to_twos_complement(
         write_twos_complement(negative && keep > 0, &digits, out);
     }
     Ok(())
+}
+
+/// [`decimal_to_twos_complement`] for the common case, in one pass: no
+/// exponent and at most 19 digits. `None` leaves anything else (including
+/// malformed text) to the general path.
+#[inline]
+fn short_decimal(
+    s: &[u8],
+    precision: usize,
+    scale: usize,
+    out: &mut Vec<u8>,
+) -> Option<Result<(), DecimalError>> {
+    let (negative, body) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, s),
+    };
+    let mut value = 0u64;
+    let mut digits = 0usize;
+    let mut frac_len = None;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits > 19 {
+                    return None;
+                }
+                value = value * 10 + u64::from(c - b'0');
+                if let Some(f) = frac_len.as_mut() {
+                    *f += 1;
+                }
+            }
+            b'.' if frac_len.is_none() => frac_len = Some(0usize),
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let frac_len = frac_len.unwrap_or(0);
+    let (value, pad) = if frac_len > scale {
+        // Digits the scale cannot hold must be zeros.
+        let unit = 10u64.checked_pow(u32::try_from(frac_len - scale).ok()?)?;
+        if value % unit != 0 {
+            return Some(Err(DecimalError::Inexact));
+        }
+        (value / unit, 0)
+    } else if value == 0 {
+        (0, 0)
+    } else {
+        (value, scale - frac_len)
+    };
+    let significant = if value == 0 {
+        0
+    } else {
+        value.ilog10() as usize + 1
+    };
+    if significant.saturating_add(pad) > precision {
+        return Some(Err(DecimalError::Precision));
+    }
+    let magnitude = u128::from(value).checked_mul(10u128.checked_pow(u32::try_from(pad).ok()?)?)?;
+    let magnitude = i128::try_from(magnitude).ok()?;
+    write_i128(if negative { -magnitude } else { magnitude }, out);
+    Some(Ok(()))
 }
 
 /// Minimal big-endian two's complement of `v`.
@@ -481,6 +636,55 @@ mod tests {
                 let redundant =
                     (out[0] == 0 && out[1] & 0x80 == 0) || (out[0] == 0xFF && out[1] & 0x80 != 0);
                 assert!(!redundant, "{v}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast path reads its form as the full parser does, and
+        /// declines (rather than misreads) anything near it.
+        #[test]
+        fn utc_fast_path_agrees_with_the_full_parser(
+            s in "[0-9]{4}-[01][0-9]-[0-3][0-9][Tt ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9x]{1,4})?[Zz+x]?",
+            year in 0u32..10_000,
+            month in 0u32..14,
+            day in 0u32..33,
+            hms in (0u32..25, 0u32..61, 0u32..62),
+            millis in proptest::option::of(0u32..1000),
+        ) {
+            let built = format!(
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{}Z",
+                hms.0, hms.1, hms.2,
+                millis.map_or(String::new(), |m| format!(".{m:03}")),
+            );
+            for text in [s.as_bytes(), built.as_bytes()] {
+                if let Some(fast) = parse_timestamp_utc(text) {
+                    proptest::prop_assert_eq!(Some(fast), parse_timestamp_any(text));
+                }
+                proptest::prop_assert_eq!(parse_timestamp(text), parse_timestamp_any(text));
+            }
+            let valid = (1..=12).contains(&month) && (1..=28).contains(&day) && hms.0 < 24 && hms.1 < 60 && hms.2 <= 60;
+            if valid {
+                proptest::prop_assert!(parse_timestamp_utc(built.as_bytes()).is_some());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass path reads what it takes as the general one does.
+        #[test]
+        fn short_decimal_agrees_with_the_general_path(
+            s in "[-+]?[0-9]{0,21}(\\.[0-9]{0,21})?",
+            precision in 1usize..40,
+            scale in 0usize..30,
+        ) {
+            let scale = scale.min(precision);
+            let mut fast = Vec::new();
+            if let Some(result) = short_decimal(s.as_bytes(), precision, scale, &mut fast) {
+                let mut general = Vec::new();
+                let expected = decimal_any(s.as_bytes(), precision, scale, &mut general);
+                proptest::prop_assert_eq!(result, expected, "{}", s);
+                proptest::prop_assert_eq!(fast, general, "{}", s);
             }
         }
     }
