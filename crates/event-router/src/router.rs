@@ -315,6 +315,7 @@ impl EventView {
         })
     }
 
+    #[inline(always)]
     fn record(&mut self, name: &[u8], value: Val) {
         let slot = match name.len() {
             4 if is(name, b"type") => &mut self.typ,
@@ -371,6 +372,7 @@ fn scan_member(
 }
 
 /// The contents of string `v`, unescaped into `scratch` only when needed.
+#[inline(always)]
 fn decoded<'b>(buf: &'b [u8], v: Val, scratch: &'b mut Vec<u8>) -> &'b [u8] {
     if v.escaped() {
         scratch.clear();

@@ -359,12 +359,16 @@ impl<'a> Scanner<'a> {
         let mut level: u32 = 0;
         let mut any = false;
         'value: loop {
-            // The cursor is at a value (or whitespace before it).
-            match self.peek_byte() {
+            // The cursor is at a value (or whitespace before it). Strings,
+            // the most common, are tested first.
+            let first = self.peek_byte();
+            if first == Some(b'"') {
+                self.string()?;
+            } else {
+                self.container_value(first, depth + level)?;
+            }
+            match first {
                 Some(open @ (b'{' | b'[')) => {
-                    if depth + level >= MAX_DEPTH {
-                        return Err(self.err("nesting too deep"));
-                    }
                     self.pos += 1;
                     level += 1;
                     let object = open == b'{';
@@ -382,23 +386,7 @@ impl<'a> Scanner<'a> {
                         continue 'value;
                     }
                 }
-                Some(b'"') => {
-                    self.string()?;
-                }
-                Some(b'-' | b'0'..=b'9') => {
-                    self.number()?;
-                }
-                Some(b't') => {
-                    self.literal(b"true", Kind::True)?;
-                }
-                Some(b'f') => {
-                    self.literal(b"false", Kind::False)?;
-                }
-                Some(b'n') => {
-                    self.literal(b"null", Kind::Null)?;
-                }
-                None => return Err(self.err("unexpected end of input")),
-                Some(_) => return Err(self.err("expected a JSON value")),
+                _ => {}
             }
             // After a value: close containers until a `,` starts the next.
             loop {
@@ -428,6 +416,23 @@ impl<'a> Scanner<'a> {
                 level -= 1;
                 objects >>= 1;
             }
+        }
+    }
+
+    /// For [`Scanner::container`]: scans a scalar other than a string whose
+    /// first byte is `first`; checks the nesting limit for `{` and `[`
+    /// (opened by the caller) at depth `depth`.
+    #[inline(always)]
+    fn container_value(&mut self, first: Option<u8>, depth: u32) -> Result<(), Stop> {
+        match first {
+            Some(b'{' | b'[') if depth >= MAX_DEPTH => Err(self.err("nesting too deep")),
+            Some(b'{' | b'[') => Ok(()),
+            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
+            Some(b't') => self.literal(b"true", Kind::True).map(drop),
+            Some(b'f') => self.literal(b"false", Kind::False).map(drop),
+            Some(b'n') => self.literal(b"null", Kind::Null).map(drop),
+            None => Err(self.err("unexpected end of input")),
+            Some(_) => Err(self.err("expected a JSON value")),
         }
     }
 
@@ -566,7 +571,15 @@ impl<'a> Scanner<'a> {
     #[inline(always)]
     fn string(&mut self) -> Result<Val, Stop> {
         let start = self.pos;
-        match quick_close(self.buf, start + 1) {
+        // Up to three blocks inline: most strings are shorter than 48 bytes.
+        let found = match quick_close(self.buf, start + 1) {
+            Err(next) if next == start + 17 => match quick_close(self.buf, next) {
+                Err(next) if next == start + 33 => quick_close(self.buf, next),
+                other => other,
+            },
+            other => other,
+        };
+        match found {
             Ok(close) => {
                 self.pos = close + 1;
                 Ok(Val {
