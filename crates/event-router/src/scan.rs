@@ -367,26 +367,23 @@ impl<'a> Scanner<'a> {
             } else {
                 self.container_value(first, depth + level)?;
             }
-            match first {
-                Some(open @ (b'{' | b'[')) => {
+            if let Some(open @ (b'{' | b'[')) = first {
+                self.pos += 1;
+                level += 1;
+                let object = open == b'{';
+                objects = (objects << 1) | u128::from(object);
+                let close = if object { b'}' } else { b']' };
+                if self.peek_byte() == Some(close) {
                     self.pos += 1;
-                    level += 1;
-                    let object = open == b'{';
-                    objects = (objects << 1) | u128::from(object);
-                    let close = if object { b'}' } else { b']' };
-                    if self.peek_byte() == Some(close) {
-                        self.pos += 1;
-                        level -= 1;
-                        objects >>= 1;
-                    } else {
-                        any |= level == 1;
-                        if object {
-                            self.key()?;
-                        }
-                        continue 'value;
+                    level -= 1;
+                    objects >>= 1;
+                } else {
+                    any |= level == 1;
+                    if object {
+                        self.key()?;
                     }
+                    continue 'value;
                 }
-                _ => {}
             }
             // After a value: close containers until a `,` starts the next.
             loop {
