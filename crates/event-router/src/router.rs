@@ -13,8 +13,8 @@
 //!
 //! # How a body is routed
 //!
-//! 1. **Scan.** The whole body is validated once (UTF-8, then the JSON grammar)
-//!    by [`crate::scan`]. While scanning, the top-level members of each event
+//! 1. **Scan.** The whole body is validated once (the JSON grammar, with
+//!    UTF-8 checked inside strings) by [`crate::scan`]. While scanning, the top-level members of each event
 //!    that routing needs (`type`, `event`, `userId`, `context`, ...) are
 //!    recorded as byte ranges. Nothing is allocated per field. A body that
 //!    fails here becomes one dead-letter record, so no event of a broken batch
@@ -317,6 +317,7 @@ impl EventView {
         })
     }
 
+    #[inline(always)]
     fn record(&mut self, name: &[u8], value: Val) {
         let slot = match name.len() {
             4 if is(name, b"type") => &mut self.typ,
@@ -342,6 +343,7 @@ impl EventView {
 /// Scans the value of member `key` of an event object at depth `depth` and
 /// records it. `integrations` is scanned here member by member, so routing
 /// never has to scan it again.
+#[inline(always)]
 fn scan_member(
     s: &mut Scanner<'_>,
     depth: u32,
@@ -372,6 +374,7 @@ fn scan_member(
 }
 
 /// The contents of string `v`, unescaped into `scratch` only when needed.
+#[inline(always)]
 fn decoded<'b>(buf: &'b [u8], v: Val, scratch: &'b mut Vec<u8>) -> &'b [u8] {
     if v.escaped() {
         scratch.clear();
@@ -724,17 +727,12 @@ impl Router {
     /// Validates the whole body and records the members routing needs.
     /// `Ok(None)`: valid JSON, but not an object.
     fn scan_body(&mut self, buf: &[u8]) -> Result<Option<EventView>, ScanError> {
-        if let Err(e) = std::str::from_utf8(buf) {
-            return Err(ScanError {
-                offset: e.valid_up_to(),
-                what: "invalid UTF-8",
-            });
-        }
+        // UTF-8 is checked by the scan itself (see `Scanner::new`).
         let mut s = Scanner::new(buf);
         if s.peek() != Some(b'{') {
             return match s.value(0).and_then(|_| s.finish()) {
                 Ok(()) => Ok(None),
-                Err(_) => Err(s.error()),
+                Err(_) => Err(scan::failure(buf, s.error())),
             };
         }
         let Work { elems, name, .. } = &mut self.work;
@@ -765,7 +763,7 @@ impl Router {
             }
         });
         let Ok(obj) = obj.and_then(|obj| s.finish().map(|()| obj)) else {
-            return Err(s.error());
+            return Err(scan::failure(buf, s.error()));
         };
         top.obj = obj;
         Ok(Some(top))
