@@ -350,6 +350,7 @@ impl EventSink for Sink {
             // arena, copied once, straight into the batch.
             let mut parts: Vec<&[u8]> = Vec::with_capacity(8);
             for record in routed.records() {
+                let topic = record.topic();
                 parts.clear();
                 parts.extend(record.value_chunks());
                 headers.clear();
@@ -365,7 +366,7 @@ impl EventSink for Sink {
                     });
                 }
                 let r = RecordRef {
-                    topic: record.topic(),
+                    topic,
                     partition: record.partition(),
                     key: record.key(),
                     value: None,
@@ -375,7 +376,7 @@ impl EventSink for Sink {
                 match inner.producer.send_parts_detached(r, &parts) {
                     Ok(id) => {
                         sent(id);
-                        counts.add(books, record.topic());
+                        counts.add(books, topic);
                         if record.is_dead_letter() {
                             let meant_for = record
                                 .header(&inner.options.dlq_topic_header)
