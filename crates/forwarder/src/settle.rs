@@ -3,11 +3,12 @@
 //! A worker's sink sends every record detached and learns outcomes from the
 //! producer's per-batch delivery reports. A request's records are sent one
 //! after the other within one `submit` (nothing else sends in between on
-//! the worker's thread), and delivery ids are sequential per producer, so a
-//! request owns one contiguous id range. The [`Table`] keeps the ranges of
-//! the requests still waiting, ordered by first id, and counts the outcomes
-//! of each report against them; a request is settled when all its records
-//! have an outcome, failed if any of them was not persisted.
+//! the worker's thread), and delivery ids are ascending per producer, so a
+//! request's ids lie in one range no other request's ids fall in. The
+//! [`Table`] keeps the ranges of the requests still waiting, ordered by
+//! first id, and counts the outcomes of each report against them; a
+//! request is settled when each of its records has an outcome, failed if
+//! any of them was not persisted.
 
 use std::collections::VecDeque;
 use std::task::{Poll, Waker};
@@ -38,16 +39,17 @@ struct Entry {
 pub(crate) struct Key(u64);
 
 impl Table {
-    /// Registers a request whose records got ids `first..=last`. Ids are
-    /// given out in ascending order, so a request registers after every
-    /// request with lower ids.
-    pub(crate) fn register(&mut self, first: DeliveryId, last: DeliveryId) -> Key {
+    /// Registers a request whose `count` records got ids within
+    /// `first..=last` (all of them, unless an id was given out and the
+    /// record then refused). Ids are given out in ascending order, so a
+    /// request registers after every request with lower ids.
+    pub(crate) fn register(&mut self, first: DeliveryId, last: DeliveryId, count: u64) -> Key {
         let (first, end) = (first.0, last.0 + 1);
-        debug_assert!(first < end);
+        debug_assert!(first < end && count <= end - first);
         let entry = Entry {
             first,
             end,
-            remaining: end - first,
+            remaining: count,
             failure: None,
             waker: None,
         };
@@ -155,7 +157,7 @@ mod tests {
     #[test]
     fn a_request_over_several_batches_settles_when_all_are_reported() {
         let mut t = Table::default();
-        let a = t.register(DeliveryId(10), DeliveryId(19));
+        let a = t.register(DeliveryId(10), DeliveryId(19), 10);
         let (woken, w) = waker();
         assert!(t.poll(a, &w).is_pending());
         // Three partitions' batches, each with some of the ids.
@@ -172,9 +174,9 @@ mod tests {
     #[test]
     fn a_failed_batch_fails_only_the_requests_it_holds() {
         let mut t = Table::default();
-        let a = t.register(DeliveryId(0), DeliveryId(3));
-        let b = t.register(DeliveryId(4), DeliveryId(7));
-        let c = t.register(DeliveryId(8), DeliveryId(9));
+        let a = t.register(DeliveryId(0), DeliveryId(3), 4);
+        let b = t.register(DeliveryId(4), DeliveryId(7), 4);
+        let c = t.register(DeliveryId(8), DeliveryId(9), 2);
         let (_, w) = waker();
         // One batch ends `a` and starts `b`; it fails.
         t.report(&ids([0, 1, 2]), None);
@@ -188,7 +190,7 @@ mod tests {
     #[test]
     fn the_first_failure_is_kept() {
         let mut t = Table::default();
-        let a = t.register(DeliveryId(0), DeliveryId(1));
+        let a = t.register(DeliveryId(0), DeliveryId(1), 2);
         t.report(&ids([0]), Some("first"));
         t.report(&ids([1]), Some("second"));
         let (_, w) = waker();
@@ -199,8 +201,8 @@ mod tests {
     fn outcomes_of_forgotten_or_refused_requests_are_ignored() {
         let mut t = Table::default();
         // Ids 0..=4 went to a request refused half-way: never registered.
-        let a = t.register(DeliveryId(5), DeliveryId(6));
-        let b = t.register(DeliveryId(7), DeliveryId(8));
+        let a = t.register(DeliveryId(5), DeliveryId(6), 2);
+        let b = t.register(DeliveryId(7), DeliveryId(8), 2);
         t.forget(a);
         t.report(&ids([0, 1, 2, 3, 4, 5, 6]), Some("lost"));
         let (_, w) = waker();
@@ -215,10 +217,20 @@ mod tests {
     }
 
     #[test]
+    fn a_request_is_settled_by_the_count_of_its_records() {
+        let mut t = Table::default();
+        // Id 3 was given out to a record that was then refused.
+        let a = t.register(DeliveryId(1), DeliveryId(5), 4);
+        t.report(&ids([1, 2, 4, 5]), None);
+        let (_, w) = waker();
+        assert_eq!(t.poll(a, &w), Poll::Ready(None));
+    }
+
+    #[test]
     fn ids_out_of_order_are_still_counted() {
         let mut t = Table::default();
-        let a = t.register(DeliveryId(0), DeliveryId(2));
-        let b = t.register(DeliveryId(3), DeliveryId(5));
+        let a = t.register(DeliveryId(0), DeliveryId(2), 3);
+        let b = t.register(DeliveryId(3), DeliveryId(5), 3);
         t.report(&ids([5, 0, 4, 1]), None);
         t.report(&ids([3, 2]), None);
         let (_, w) = waker();

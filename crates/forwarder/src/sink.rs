@@ -299,9 +299,9 @@ impl EventSink for Sink {
 
         let books = &inner.books;
         // The delivery ids given to this request's records.
-        let mut ids: Option<(DeliveryId, DeliveryId)> = None;
+        let mut ids: Option<(DeliveryId, DeliveryId, u64)> = None;
         let mut sent = |id: DeliveryId| {
-            ids = Some(ids.map_or((id, id), |(first, _)| (first, id)));
+            ids = Some(ids.map_or((id, id, 1), |(first, _, n)| (first, id, n + 1)));
         };
         let mut counts = InCounts { last: None };
         let mut refused: Option<kafka_net::Error> = None;
@@ -416,9 +416,9 @@ impl EventSink for Sink {
         }
 
         // No record: nothing to wait for.
-        let waiting = ids.map(|(first, last)| Waiting {
+        let waiting = ids.map(|(first, last, count)| Waiting {
             books: inner.books.clone(),
-            key: inner.books.table.borrow_mut().register(first, last),
+            key: inner.books.table.borrow_mut().register(first, last, count),
             done: false,
         });
         let inner = self.inner.clone();
