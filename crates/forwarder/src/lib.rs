@@ -14,5 +14,6 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+mod settle;
 pub mod sink;
 pub mod worker;

@@ -11,22 +11,30 @@
 //!
 //! A worker that has not reached a broker yet still takes requests; they
 //! wait for the broker up to `ingest.request_timeout_ms`.
+//!
+//! Records are sent detached: outcomes come per batch, in the producer's
+//! delivery reports, counted against the requests' delivery-id ranges
+//! ([`crate::settle::Table`]) and against the topics' counters.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use event_router::{DlqReason, Outcome as RouteOutcome, Routed, Router};
 use ingest_http::metrics::{BrokerGauge, BrokerState, TopicCounters, WorkerMetrics};
 use ingest_http::{Endpoint, EventError, EventSink, IngestOutcome, IngestRequest, Status};
-use kafka_net::{AppendError, Delivery, HeaderRef, Outcome, Producer, RecordRef};
+use kafka_net::{
+    AppendError, BatchResult, DeliveryId, DeliveryReport, HeaderRef, Producer, RecordRef,
+};
 
 use crate::config::BatchMode;
+use crate::settle::{Key, Table};
 
 /// Settings of one worker's sink.
 #[derive(Debug, Clone)]
@@ -63,20 +71,132 @@ struct Inner {
     routed: RefCell<Routed>,
     producer: Rc<Producer>,
     options: SinkOptions,
+    books: Rc<Books>,
+}
+
+/// What the delivery handler and the requests share.
+struct Books {
     metrics: Arc<WorkerMetrics>,
     /// This worker's counters per topic, so the hot path takes no lock.
     topics: RefCell<HashMap<Box<str>, Arc<TopicCounters>>>,
     broker: Arc<BrokerGauge>,
     /// A record was persisted once: the broker has been reached.
     reached: Cell<bool>,
+    /// The requests waiting for outcomes.
+    table: RefCell<Table>,
+    /// Dead letters without an outcome yet, by delivery id: the counters of
+    /// the topic each was meant for (counted when it is persisted).
+    dead_letters: RefCell<BTreeMap<u64, Arc<TopicCounters>>>,
 }
 
-/// One record handed to the producer, awaiting its outcome.
-struct Pending {
-    delivery: Delivery,
-    counters: Arc<TopicCounters>,
-    /// For a dead letter, the counters of the topic it was meant for.
-    meant_for: Option<Arc<TopicCounters>>,
+impl Books {
+    fn counters(&self, topic: &str) -> Arc<TopicCounters> {
+        counters_of(&self.metrics, &mut self.topics.borrow_mut(), topic)
+    }
+
+    /// The producer's report of one batch (or of records that never
+    /// reached one).
+    fn on_report(&self, report: &DeliveryReport) {
+        let failure = match &report.result {
+            BatchResult::Persisted { .. } => {
+                self.reached.set(true);
+                self.broker.set(BrokerState::Up);
+                self.counters(&report.topic)
+                    .events_out
+                    .fetch_add(report.ids.len() as u64, RELAXED);
+                None
+            }
+            BatchResult::NotPersisted(e) => {
+                self.broker.set(BrokerState::Down);
+                Some(format!("not persisted: {e}"))
+            }
+            BatchResult::PossiblyPersisted(e) => {
+                self.broker.set(BrokerState::Down);
+                Some(format!("possibly not persisted: {e}"))
+            }
+            other => Some(format!("not persisted: {other:?}")),
+        };
+        self.settle_dead_letters(&report.ids, failure.is_none());
+        self.table
+            .borrow_mut()
+            .report(&report.ids, failure.as_deref());
+    }
+
+    /// Counts the persisted dead letters among `ids` and forgets them all.
+    fn settle_dead_letters(&self, ids: &[DeliveryId], persisted: bool) {
+        let mut dead = self.dead_letters.borrow_mut();
+        if dead.is_empty() {
+            return;
+        }
+        let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+            return;
+        };
+        let found: Vec<u64> = dead
+            .range(lo.0..=hi.0)
+            .map(|(id, _)| *id)
+            .filter(|id| ids.contains(&DeliveryId(*id)))
+            .collect();
+        for id in found {
+            if let Some(meant_for) = dead.remove(&id) {
+                if persisted {
+                    meant_for.dead_lettered.fetch_add(1, RELAXED);
+                }
+            }
+        }
+    }
+}
+
+/// One request's records, until each has an outcome.
+struct Waiting {
+    books: Rc<Books>,
+    key: Key,
+    done: bool,
+}
+
+impl Future for Waiting {
+    type Output = Option<String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<String>> {
+        let this = &mut *self;
+        let outcome = this.books.table.borrow_mut().poll(this.key, cx.waker());
+        if outcome.is_ready() {
+            this.done = true;
+        }
+        outcome
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if !self.done {
+            self.books.table.borrow_mut().forget(self.key);
+        }
+    }
+}
+
+/// Counts one request's `events_in` per topic, looking a topic up only
+/// when it differs from the previous record's.
+struct InCounts {
+    last: Option<(Box<str>, Arc<TopicCounters>, u64)>,
+}
+
+impl InCounts {
+    fn add(&mut self, books: &Books, topic: &str) {
+        if let Some((name, _, n)) = &mut self.last {
+            if **name == *topic {
+                *n += 1;
+                return;
+            }
+        }
+        self.flush();
+        self.last = Some((topic.into(), books.counters(topic), 1));
+    }
+
+    fn flush(&mut self) {
+        if let Some((_, counters, n)) = self.last.take() {
+            counters.events_in.fetch_add(n, RELAXED);
+        }
+    }
 }
 
 /// The future of one request's outcome.
@@ -92,16 +212,23 @@ impl Sink {
     ) -> Sink {
         let broker = metrics.broker(&options.broker_label);
         broker.set(BrokerState::Connecting);
+        let books = Rc::new(Books {
+            metrics,
+            topics: RefCell::new(HashMap::new()),
+            broker,
+            reached: Cell::new(false),
+            table: RefCell::new(Table::default()),
+            dead_letters: RefCell::new(BTreeMap::new()),
+        });
+        let handler = books.clone();
+        producer.on_delivery(move |report| handler.on_report(report));
         Sink {
             inner: Rc::new(Inner {
                 router: RefCell::new(router),
                 routed: RefCell::new(Routed::new()),
                 producer,
-                topics: RefCell::new(HashMap::new()),
-                metrics,
-                broker,
                 options,
-                reached: Cell::new(false),
+                books,
             }),
         }
     }
@@ -170,9 +297,14 @@ impl EventSink for Sink {
             }
         }
 
-        let mut pending = Vec::with_capacity(routed.len());
+        let books = &inner.books;
+        // The delivery ids given to this request's records.
+        let mut ids: Option<(DeliveryId, DeliveryId, u64)> = None;
+        let mut sent = |id: DeliveryId| {
+            ids = Some(ids.map_or((id, id, 1), |(first, _, n)| (first, id, n + 1)));
+        };
+        let mut counts = InCounts { last: None };
         let mut refused: Option<kafka_net::Error> = None;
-        let mut topics = inner.topics.borrow_mut();
         let mut headers: Vec<HeaderRef<'_>> = Vec::with_capacity(8);
         let source_header = inner.options.source_header.as_bytes();
         let whole_body_record = batch_whole && routed.records().any(|r| !r.is_dead_letter());
@@ -203,15 +335,10 @@ impl EventSink for Sink {
                 headers: &headers,
                 timestamp,
             };
-            let counters = counters_of(&inner.metrics, &mut topics, &topic);
-            match inner.producer.send(record) {
-                Ok(delivery) => {
-                    counters.events_in.fetch_add(1, RELAXED);
-                    pending.push(Pending {
-                        delivery,
-                        counters,
-                        meant_for: None,
-                    });
+            match inner.producer.send_detached(record) {
+                Ok(id) => {
+                    sent(id);
+                    counts.add(books, &topic);
                 }
                 Err(e) => refused = Some(e),
             }
@@ -223,6 +350,7 @@ impl EventSink for Sink {
             // arena, copied once, straight into the batch.
             let mut parts: Vec<&[u8]> = Vec::with_capacity(8);
             for record in routed.records() {
+                let topic = record.topic();
                 parts.clear();
                 parts.extend(record.value_chunks());
                 headers.clear();
@@ -238,30 +366,26 @@ impl EventSink for Sink {
                     });
                 }
                 let r = RecordRef {
-                    topic: record.topic(),
+                    topic,
                     partition: record.partition(),
                     key: record.key(),
                     value: None,
                     headers: &headers,
                     timestamp,
                 };
-                match inner.producer.send_parts(r, &parts) {
-                    Ok(delivery) => {
-                        let counters = counters_of(&inner.metrics, &mut topics, record.topic());
-                        counters.events_in.fetch_add(1, RELAXED);
-                        let meant_for = if record.is_dead_letter() {
-                            record
+                match inner.producer.send_parts_detached(r, &parts) {
+                    Ok(id) => {
+                        sent(id);
+                        counts.add(books, topic);
+                        if record.is_dead_letter() {
+                            let meant_for = record
                                 .header(&inner.options.dlq_topic_header)
                                 .and_then(|t| std::str::from_utf8(t).ok())
-                                .map(|t| counters_of(&inner.metrics, &mut topics, t))
-                        } else {
-                            None
-                        };
-                        pending.push(Pending {
-                            delivery,
-                            counters,
-                            meant_for,
-                        });
+                                .map(|t| books.counters(t));
+                            if let Some(m) = meant_for {
+                                books.dead_letters.borrow_mut().insert(id.0, m);
+                            }
+                        }
                     }
                     Err(e) => {
                         refused = Some(e);
@@ -270,9 +394,11 @@ impl EventSink for Sink {
                 }
             }
         }
-        drop((topics, headers));
+        counts.flush();
+        drop(headers);
         drop(routed);
         inner
+            .books
             .metrics
             .set_bytes_in_flight(inner.producer.buffered_bytes() as i64);
 
@@ -289,22 +415,29 @@ impl EventSink for Sink {
             return self.unavailable(reason);
         }
 
+        // No record: nothing to wait for.
+        let waiting = ids.map(|(first, last, count)| Waiting {
+            books: inner.books.clone(),
+            key: inner.books.table.borrow_mut().register(first, last, count),
+            done: false,
+        });
         let inner = self.inner.clone();
         let started = Instant::now();
         Box::pin(async move {
             let timeout = inner.options.request_timeout;
-            let settle = settle(&inner, pending);
-            let failure = match tokio::time::timeout(timeout, settle).await {
-                Ok(failure) => failure,
-                Err(_) => Some(format!(
-                    "records not settled within {} ms",
-                    timeout.as_millis()
-                )),
+            let failure = match waiting {
+                None => None,
+                Some(waiting) => match tokio::time::timeout(timeout, waiting).await {
+                    Ok(failure) => failure,
+                    Err(_) => Some(format!(
+                        "records not settled within {} ms",
+                        timeout.as_millis()
+                    )),
+                },
             };
-            inner.metrics.observe_produce_latency(started.elapsed());
-            inner
-                .metrics
-                .set_bytes_in_flight(inner.producer.buffered_bytes() as i64);
+            let metrics = &inner.books.metrics;
+            metrics.observe_produce_latency(started.elapsed());
+            metrics.set_bytes_in_flight(inner.producer.buffered_bytes() as i64);
             match failure {
                 None => IngestOutcome::settled(accepted, dead_lettered, errors),
                 Some(reason) => {
@@ -321,37 +454,8 @@ impl EventSink for Sink {
     fn ready(&self) -> bool {
         let inner = &self.inner;
         inner.producer.fatal_error().is_none()
-            && (inner.reached.get() || inner.producer.producer_identity().0 >= 0)
+            && (inner.books.reached.get() || inner.producer.producer_identity().0 >= 0)
     }
-}
-
-/// Awaits every record; returns why one is not persisted, if one is not.
-async fn settle(inner: &Inner, pending: Vec<Pending>) -> Option<String> {
-    let mut failure = None;
-    for p in pending {
-        match p.delivery.await {
-            Ok(Outcome::Persisted { .. }) => {
-                inner.reached.set(true);
-                inner.broker.set(BrokerState::Up);
-                p.counters.events_out.fetch_add(1, RELAXED);
-                if let Some(m) = p.meant_for {
-                    m.dead_lettered.fetch_add(1, RELAXED);
-                }
-            }
-            Ok(Outcome::NotPersisted(e)) => {
-                inner.broker.set(BrokerState::Down);
-                failure.get_or_insert_with(|| format!("not persisted: {e}"));
-            }
-            Ok(Outcome::PossiblyPersisted(e)) => {
-                inner.broker.set(BrokerState::Down);
-                failure.get_or_insert_with(|| format!("possibly not persisted: {e}"));
-            }
-            Err(e) => {
-                failure.get_or_insert_with(|| e.to_string());
-            }
-        }
-    }
-    failure
 }
 
 /// Whether `routed` is one event dead-lettered for having no `type`.

@@ -283,6 +283,86 @@ fn sdk_events_on(engine: &str) {
     }
 }
 
+/// One request whose records go to several topics and partitions (so to
+/// several batches, each with its own delivery report) and the dead-letter
+/// topic: answered 200 once all are persisted, every record is in Kafka,
+/// and the per-topic counters count each record once.
+#[test]
+fn a_request_over_several_batches_is_answered_once_all_are_persisted() {
+    let broker = start_broker(None);
+    let fwd = Forwarder::start(&config(&broker.addr(), "", "", ""));
+    fwd.wait_ready();
+    let mut events = Vec::new();
+    for i in 0..20 {
+        events.push(json!({"type": "track", "event": "Order Completed",
+            "userId": format!("o{i}"), "messageId": format!("orders-{i}")}));
+        events.push(json!({"type": "identify", "userId": format!("i{i}"),
+            "messageId": format!("users-{i}")}));
+        events.push(json!({"type": "track", "event": "Clicked",
+            "userId": format!("c{i}"), "messageId": format!("events-{i}")}));
+    }
+    events.push(json!({"type": "track", "event": "No Identity", "messageId": "dlq-0"}));
+    events.push(json!({"type": "bogus", "userId": "x", "messageId": "dlq-1"}));
+    let (status, body) = request(
+        fwd.port,
+        "POST",
+        "/v1/batch",
+        Some("seg-key"),
+        json!({ "batch": events }).to_string().as_bytes(),
+        &[],
+    )
+    .expect("post");
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON answer");
+    assert_eq!(answer["accepted"], 60, "{body}");
+    assert_eq!(answer["dead_lettered"], 2, "{body}");
+
+    let log = consume(
+        &broker.addr(),
+        &["orders", "users", "events", "events-dlq"],
+        &[],
+    );
+    let mut by_topic: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for r in &log {
+        let t = r["t"].as_str().expect("topic").to_owned();
+        let p = r["p"].as_u64().expect("partition");
+        by_topic.entry(t).or_default().insert(p);
+    }
+    let ids: BTreeSet<&str> = log.iter().filter_map(|r| header(r, "message_id")).collect();
+    for topic in ["orders", "users", "events"] {
+        for i in 0..20 {
+            let id = format!("{topic}-{i}");
+            assert!(ids.contains(id.as_str()), "{id} missing");
+        }
+        assert!(by_topic[topic].len() > 1, "{topic}: one partition only");
+    }
+    assert_eq!(log.len(), 62, "{log:?}");
+
+    let (status, metrics) = request(fwd.port, "GET", "/metrics", None, b"", &[]).expect("get");
+    assert_eq!(status, 200, "{metrics}");
+    let value = |name: &str, topic: &str| -> u64 {
+        let prefix = format!("{name}{{topic=\"{topic}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map_or(0, |v| v.trim().parse().expect("a count"))
+    };
+    for (topic, n) in [
+        ("orders", 20),
+        ("users", 20),
+        ("events", 20),
+        ("events-dlq", 2),
+    ] {
+        assert_eq!(value("forwarder_events_in_total", topic), n, "{metrics}");
+        assert_eq!(value("forwarder_events_out_total", topic), n, "{metrics}");
+    }
+    let dead: u64 = ["orders", "users", "events"]
+        .iter()
+        .map(|t| value("forwarder_events_dead_lettered_total", t))
+        .sum();
+    assert_eq!(dead, 2, "{metrics}");
+}
+
 #[test]
 fn refusals_answer_401_413_and_400() {
     let broker = start_broker(None);

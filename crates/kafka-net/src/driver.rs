@@ -214,6 +214,25 @@ impl Producer {
         Ok(id)
     }
 
+    /// As [`Self::send_detached`], with the value given as parts, as for
+    /// [`Self::send_parts`].
+    pub fn send_parts_detached(
+        &self,
+        record: RecordRef<'_>,
+        value_parts: &[&[u8]],
+    ) -> Result<DeliveryId, Error> {
+        if self.shared.closing.get() {
+            return Err(Error::Closed);
+        }
+        let id = self
+            .shared
+            .core
+            .borrow_mut()
+            .append_parts(record, value_parts, Instant::now)?;
+        self.shared.wake_for_send();
+        Ok(id)
+    }
+
     /// As [`Self::send_detached`], but when the buffer is full waits until
     /// earlier records have outcomes and tries again.
     pub async fn send_detached_wait(&self, record: RecordRef<'_>) -> Result<DeliveryId, Error> {
