@@ -90,7 +90,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use crate::avro::{AvroSchema, JsonView};
+use crate::avro::{AvroError, AvroSchema, JsonView};
 use crate::config::{EventType, RouterConfig};
 use crate::error::{ConfigError, DlqReason};
 use crate::ids::WyRand;
@@ -1194,7 +1194,7 @@ impl Router {
         let format = match schema {
             None => ValueFormat::Json,
             Some(i) => {
-                self.encode_avro(out, buf, chunk_start, i)
+                self.encode_avro_event(out, buf, view, chunk_start, i)
                     .map_err(|r| (r, topic.topic))?;
                 ValueFormat::Avro
             }
@@ -1264,6 +1264,75 @@ impl Router {
             }
         });
         out.chunks.truncate(chunk_start);
+        self.write_avro(out, schema, parsed)
+    }
+
+    /// [`Router::encode_avro`] without assembling the enriched JSON: the
+    /// view indexes the event's own bytes, with the enrichment (the edits'
+    /// values and the tail's members) laid over its top-level members. Edits
+    /// that this cannot express (batch members merged into the event's own
+    /// object, a batch object replacing a `null`) take the assembling path.
+    fn encode_avro_event(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        chunk_start: usize,
+        schema: usize,
+    ) -> Result<(), DlqReason> {
+        let arena_bytes = |span: &Span| match span.src {
+            Src::Arena => out.arena.get(span.start as usize..span.end as usize),
+            _ => None,
+        };
+        let tail = out.chunks.last().and_then(arena_bytes);
+        let members = [
+            (view.received_at, "receivedAt"),
+            (view.message_id, "messageId"),
+            (view.timestamp, "timestamp"),
+            (view.context, "context"),
+            (view.integrations, "integrations"),
+        ];
+        let mut replace: [(&str, &[u8]); 5] = [("", &[]); 5];
+        let mut n = 0;
+        let mut overlay = tail.is_some() && view.obj.kind == Kind::Object;
+        for e in &self.work.edits {
+            let name = members
+                .iter()
+                .find(|(v, _)| v.is_some_and(|v| v.start == e.from && v.end == e.to))
+                .map(|(_, name)| *name);
+            match (name, arena_bytes(&e.ins), replace.get_mut(n)) {
+                (Some(name), Some(json), Some(slot)) if e.from < e.to => {
+                    *slot = (name, json);
+                    n += 1;
+                }
+                _ => {
+                    overlay = false;
+                    break;
+                }
+            }
+        }
+        let indexed = overlay
+            && self.work.avro_view.fill_event(
+                view.obj.raw(buf),
+                &replace[..n],
+                tail.unwrap_or_default(),
+            );
+        if !indexed {
+            return self.encode_avro(out, buf, chunk_start, schema);
+        }
+        out.chunks.truncate(chunk_start);
+        self.write_avro(out, schema, Ok(()))
+    }
+
+    /// Appends the datum of the document in the Avro view (the outcome of
+    /// indexing it is `parsed`) as one chunk.
+    fn write_avro(
+        &self,
+        out: &mut Routed,
+        schema: usize,
+        parsed: Result<(), AvroError>,
+    ) -> Result<(), DlqReason> {
+        let view = &self.work.avro_view;
         let Some(entry) = self.schemas.get(schema) else {
             return Err(DlqReason::UnknownSchema(String::new()));
         };
