@@ -273,6 +273,7 @@ impl JsonView {
     /// expressed this way (a replacement that is an array or object, a name
     /// the event lacks) or the quick pass declines the event (say, an integer
     /// out of range); the caller then assembles the text instead.
+    #[cfg(test)]
     pub(crate) fn fill_event(
         &mut self,
         event: &[u8],
@@ -360,8 +361,9 @@ impl JsonView {
             nodes: &mut self.nodes,
             decoded: &mut self.decoded,
             number_error: None,
+            lenient: false,
         };
-        let built = builder.value(&mut s, 0).and_then(|()| s.finish());
+        let built = builder.value(&mut s, 0).and_then(|_| s.finish());
         if let Some(what) = builder.number_error {
             self.nodes.clear();
             return Err(not_json(what));
@@ -392,40 +394,159 @@ impl JsonView {
     }
 }
 
+/// The nodes of a whole request body, built by a [`Builder`] while the
+/// router's scanner validates it, from which [`BodyIndex::fill_event`] makes
+/// the view of one event with the router's enrichment laid over it, the
+/// event's bytes having been walked once.
+#[derive(Debug, Default)]
+pub(crate) struct BodyIndex {
+    /// Text: the body, then the current event's enrichment. Decoded: the
+    /// body's strings, then the enrichment's. Nodes: the current event.
+    view: JsonView,
+    body: Vec<ViewNode>,
+    text_len: usize,
+    decoded_len: usize,
+    ready: bool,
+}
+
+impl BodyIndex {
+    /// Starts indexing `body` (already validated as UTF-8): the builder's
+    /// nodes follow what the caller scans of the same text. Call
+    /// [`BodyIndex::end_body`] once the scan succeeded.
+    pub(crate) fn start(&mut self, body: &str) -> Builder<'_> {
+        self.ready = false;
+        self.body.clear();
+        self.view.nodes.clear();
+        self.view.decoded.clear();
+        self.view.text.clear();
+        self.view.text.push_str(body);
+        self.text_len = body.len();
+        Builder {
+            text: &self.view.text,
+            nodes: &mut self.body,
+            decoded: &mut self.view.decoded,
+            number_error: None,
+            lenient: true,
+        }
+    }
+
+    /// The body's nodes are complete.
+    pub(crate) fn end_body(&mut self) {
+        self.decoded_len = self.view.decoded.len();
+        self.ready = u32::try_from(self.text_len).is_ok();
+    }
+
+    /// [`JsonView::fill_event`] for the event object whose node is `root`,
+    /// without walking its bytes again; `false` (and no document) in the
+    /// same cases, or when the body was not indexed.
+    pub(crate) fn fill_event(
+        &mut self,
+        root: usize,
+        replace: &[(&str, &[u8])],
+        tail: &[u8],
+    ) -> bool {
+        let view = &mut self.view;
+        view.nodes.clear();
+        if !self.ready {
+            return false;
+        }
+        view.text.truncate(self.text_len);
+        view.decoded.truncate(self.decoded_len);
+        let end = match self.body.get(root) {
+            Some(ViewNode {
+                item: Item::Object(_),
+                next,
+            }) => *next as usize,
+            _ => return false,
+        };
+        let Some(nodes) = self.body.get(root..end) else {
+            return false;
+        };
+        let base = root as u32;
+        view.nodes.extend(nodes.iter().map(|n| ViewNode {
+            item: n.item,
+            next: n.next.saturating_sub(base),
+        }));
+        // As in `JsonView::fill_event`: a space after each value.
+        for (i, piece) in replace
+            .iter()
+            .map(|(_, json)| *json)
+            .chain([tail])
+            .enumerate()
+        {
+            let Ok(piece) = std::str::from_utf8(piece) else {
+                view.nodes.clear();
+                return false;
+            };
+            view.text.push_str(piece);
+            if i < replace.len() {
+                view.text.push(' ');
+            }
+        }
+        if u32::try_from(view.text.len()).is_err() {
+            view.nodes.clear();
+            return false;
+        }
+        let mut quick = Quick {
+            text: &view.text,
+            pos: self.text_len,
+            nodes: &mut view.nodes,
+            decoded: &mut view.decoded,
+        };
+        if quick.overlay_rest(replace).is_err() {
+            view.nodes.clear();
+            return false;
+        }
+        true
+    }
+
+    /// The view [`BodyIndex::fill_event`] made.
+    pub(crate) fn view(&self) -> &JsonView {
+        &self.view
+    }
+}
+
 #[cold]
 fn not_json(what: &str) -> AvroError {
     AvroError::invalid(format!("event is not JSON: {what}"))
 }
 
-struct Builder<'t> {
+pub(crate) struct Builder<'t> {
     text: &'t str,
     nodes: &'t mut Vec<ViewNode>,
     decoded: &'t mut Vec<u8>,
     number_error: Option<&'static str>,
+    /// Record a number out of range in `number_error` and go on (with a
+    /// `null` node) rather than stop the scan.
+    lenient: bool,
 }
 
 impl Builder<'_> {
-    fn value(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<(), Stop> {
+    /// Scans one value with `s` (over the same text as the builder) and
+    /// appends its nodes.
+    pub(crate) fn value(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<scan::Val, Stop> {
         let at = self.nodes.len();
-        match s.peek() {
+        let v = match s.peek() {
             Some(b'{') => {
                 self.nodes.push(NULL_NODE);
                 let mut count = 0u32;
-                s.object_with(depth, |s, key| {
+                let v = s.object_with(depth, |s, key| {
                     self.string(key);
                     count += 1;
-                    self.value(s, depth + 1)
+                    self.value(s, depth + 1).map(|_| ())
                 })?;
                 self.close(at, Item::Object(count));
+                v
             }
             Some(b'[') => {
                 self.nodes.push(NULL_NODE);
                 let mut count = 0u32;
-                s.array_with(depth, |s| {
+                let v = s.array_with(depth, |s| {
                     count += 1;
-                    self.value(s, depth + 1)
+                    self.value(s, depth + 1).map(|_| ())
                 })?;
                 self.close(at, Item::Array(count));
+                v
             }
             _ => {
                 let v = s.value(depth)?;
@@ -441,7 +562,10 @@ impl Builder<'_> {
                             },
                             Some(Err(what)) => {
                                 self.number_error = Some(what);
-                                return Err(Stop);
+                                if !self.lenient {
+                                    return Err(Stop);
+                                }
+                                Item::Scalar(StaticNode::Null)
                             }
                             None => Item::Scalar(StaticNode::Null),
                         };
@@ -451,9 +575,42 @@ impl Builder<'_> {
                     Kind::False => self.leaf(Item::Scalar(StaticNode::Bool(false))),
                     _ => self.leaf(Item::Scalar(StaticNode::Null)),
                 }
+                v
             }
-        }
-        Ok(())
+        };
+        Ok(v)
+    }
+
+    /// Appends an object node whose members follow; returns it for
+    /// [`Builder::close_object`].
+    pub(crate) fn open_object(&mut self) -> usize {
+        self.nodes.push(NULL_NODE);
+        self.nodes.len() - 1
+    }
+
+    /// Closes the object node `at` with `count` members.
+    pub(crate) fn close_object(&mut self, at: usize, count: u32) {
+        self.close(at, Item::Object(count));
+    }
+
+    /// [`Builder::open_object`] for an array.
+    pub(crate) fn open_array(&mut self) -> usize {
+        self.open_object()
+    }
+
+    /// Closes the array node `at` with `count` elements.
+    pub(crate) fn close_array(&mut self, at: usize, count: u32) {
+        self.close(at, Item::Array(count));
+    }
+
+    /// Appends the node of a member's key.
+    pub(crate) fn key(&mut self, key: scan::Val) {
+        self.string(key);
+    }
+
+    /// Takes back the record of a number out of range since the last call.
+    pub(crate) fn take_number_error(&mut self) -> bool {
+        self.number_error.take().is_some()
     }
 
     fn leaf(&mut self, item: Item) {
@@ -513,11 +670,17 @@ impl Quick<'_> {
     /// [`JsonView::fill_event`]'s pass: the event object (the text's first
     /// `event_len` bytes), then each replacement value in turn, then the
     /// tail's members, appended to the root object.
+    #[cfg(test)]
     fn overlay(&mut self, event_len: usize, replace: &[(&str, &[u8])]) -> Result<(), ()> {
         self.value(0)?;
         if self.pos != event_len {
             return Err(());
         }
+        self.overlay_rest(replace)
+    }
+
+    /// [`Quick::overlay`] past the event, whose nodes are in place.
+    fn overlay_rest(&mut self, replace: &[(&str, &[u8])]) -> Result<(), ()> {
         let (mut count, end) = match self.nodes.first() {
             Some(ViewNode {
                 item: Item::Object(n),
