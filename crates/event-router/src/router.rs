@@ -34,10 +34,14 @@
 //!    before the closing brace of the event's own object (event members win),
 //!    or the whole batch object is appended when the event has none. The
 //!    result is a list of chunks: unchanged body ranges and small arena
-//!    pieces. Avro events are assembled the same way into one buffer,
-//!    indexed into a [`crate::avro::JsonView`] (by a quick structural pass,
-//!    as the pieces are validated body ranges and text the router wrote)
-//!    and encoded by [`crate::avro`].
+//!    pieces. Avro events are encoded by [`crate::avro`] from a view of the
+//!    event's nodes, which a router with Avro schemas builds during the scan
+//!    of step 1, with the enrichment laid over its top-level members (new
+//!    values in place of the enriched members, the tail's members appended);
+//!    where the overlay cannot express an edit (batch members merged into
+//!    the event's own object, a batch object in place of a `null`), the
+//!    enriched text is assembled into one buffer and indexed by a quick
+//!    structural pass instead.
 //! 6. **Headers**: static, source, mapped fields, message id, event type.
 //! 7. **Size**: value, key and headers over `message.max.bytes` dead-letter.
 //!
@@ -68,8 +72,8 @@
 //! scanner records ranges without allocating and, on the benchmark's
 //! 789-byte track event, is about 4x faster than `simd_json::to_borrowed_value`
 //! over the same bytes (see `benches/router.rs`). Avro routes index the
-//! enriched JSON into a reused [`crate::avro::JsonView`] (one node per value,
-//! no allocation per field) rather than building a simd-json value; the
+//! body into reused buffers (one node per value, no allocation per field)
+//! rather than building a simd-json value; the
 //! differential tests check both give the same bytes, and a property test
 //! that the Avro route encodes exactly what the JSON route sends.
 //!
@@ -90,7 +94,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use crate::avro::{AvroSchema, JsonView};
+use crate::avro::{AvroError, AvroSchema, BodyIndex, Builder, JsonView};
 use crate::config::{EventType, RouterConfig};
 use crate::error::{ConfigError, DlqReason};
 use crate::ids::WyRand;
@@ -245,6 +249,8 @@ struct Work {
     batch_integrations: Vec<(Val, Val)>,
     edits: Vec<Edit>,
     avro_view: JsonView,
+    /// The body indexed for the Avro encoder (routers with Avro schemas).
+    body_index: BodyIndex,
     text: Vec<u8>,
 }
 
@@ -288,6 +294,9 @@ struct EventView {
     /// recorded while scanning.
     kafka: [Option<Val>; 3],
     batch: Option<Val>,
+    /// The event object's node in [`Work::body_index`], when the body was
+    /// indexed and the event's numbers are all in range.
+    node: Option<u32>,
 }
 
 /// `name == lit`, compared as fixed-size arrays (no `memcmp` call).
@@ -368,6 +377,44 @@ fn scan_member(
         view.kafka = kafka;
     } else {
         let v = s.value(depth)?;
+        view.record(name, v);
+    }
+    Ok(())
+}
+
+/// [`scan_member`] that also appends the member's nodes to `b`.
+fn scan_member_indexed(
+    s: &mut Scanner<'_>,
+    depth: u32,
+    key: Val,
+    view: &mut EventView,
+    buf: &[u8],
+    scratch: &mut Vec<u8>,
+    b: &mut Builder<'_>,
+) -> Result<(), Stop> {
+    b.key(key);
+    let name = decoded(buf, key, scratch);
+    if is(name, b"integrations") && s.peek() == Some(b'{') {
+        let at = b.open_object();
+        let mut count = 0;
+        let mut kafka = [None; 3];
+        let v = s.object_with(depth, |s, k| {
+            b.key(k);
+            count += 1;
+            let v = b.value(s, depth + 1)?;
+            match decoded(buf, k, scratch) {
+                b"Kafka" => kafka[0] = Some(v),
+                b"KAFKA" => kafka[1] = Some(v),
+                b"All" => kafka[2] = Some(v),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        b.close_object(at, count);
+        view.integrations = Some(v);
+        view.kafka = kafka;
+    } else {
+        let v = b.value(s, depth)?;
         view.record(name, v);
     }
     Ok(())
@@ -685,7 +732,12 @@ impl Router {
             self.dead_letter(out, 0, buf, reason, default_topic);
             return;
         }
-        let view = match self.scan_body(buf) {
+        let scanned = if self.schemas.is_empty() {
+            self.scan_body(buf)
+        } else {
+            self.scan_body_indexed(buf)
+        };
+        let view = match scanned {
             Ok(Some(view)) => view,
             Ok(None) => {
                 self.stats.events += 1;
@@ -765,6 +817,84 @@ impl Router {
         let Ok(obj) = obj.and_then(|obj| s.finish().map(|()| obj)) else {
             return Err(scan::failure(buf, s.error()));
         };
+        top.obj = obj;
+        Ok(Some(top))
+    }
+
+    /// [`Router::scan_body`] that also indexes the body for the Avro encoder
+    /// ([`BodyIndex`]), so that an Avro event's bytes are walked once.
+    fn scan_body_indexed(&mut self, buf: &[u8]) -> Result<Option<EventView>, ScanError> {
+        let text = match std::str::from_utf8(buf) {
+            Ok(text) => text,
+            Err(e) => {
+                return Err(ScanError {
+                    offset: e.valid_up_to(),
+                    what: "invalid UTF-8",
+                })
+            }
+        };
+        let mut s = Scanner::new(buf);
+        if s.peek() != Some(b'{') {
+            return match s.value(0).and_then(|_| s.finish()) {
+                Ok(()) => Ok(None),
+                Err(_) => Err(s.error()),
+            };
+        }
+        let Work {
+            elems,
+            name,
+            body_index,
+            ..
+        } = &mut self.work;
+        elems.clear();
+        let mut top = EventView::default();
+        let mut b = body_index.start(text);
+        let root = b.open_object();
+        let mut members = 0;
+        let obj = s.object_with(0, |s, key| {
+            members += 1;
+            if scan::key_is(buf, key, b"batch", name) && s.peek() == Some(b'[') {
+                b.key(key);
+                elems.clear();
+                let array = b.open_array();
+                let mut count = 0;
+                let arr = s.array_with(1, |s| {
+                    count += 1;
+                    if s.peek() == Some(b'{') {
+                        elems.push(EventView::default());
+                        let view = elems.last_mut().ok_or(Stop)?;
+                        let node = b.open_object();
+                        b.take_number_error();
+                        let mut members = 0;
+                        view.obj = s.object_with(2, |s, k| {
+                            members += 1;
+                            scan_member_indexed(s, 3, k, view, buf, name, &mut b)
+                        })?;
+                        b.close_object(node, members);
+                        view.node = (!b.take_number_error()).then_some(node as u32);
+                    } else {
+                        elems.push(EventView {
+                            obj: b.value(s, 2)?,
+                            ..EventView::default()
+                        });
+                    }
+                    Ok(())
+                })?;
+                b.close_array(array, count);
+                top.batch = Some(arr);
+                Ok(())
+            } else {
+                scan_member_indexed(s, 1, key, &mut top, buf, name, &mut b)
+            }
+        });
+        b.close_object(root, members);
+        if top.batch.is_none() && !b.take_number_error() {
+            top.node = Some(root as u32);
+        }
+        let Ok(obj) = obj.and_then(|obj| s.finish().map(|()| obj)) else {
+            return Err(s.error());
+        };
+        body_index.end_body();
         top.obj = obj;
         Ok(Some(top))
     }
@@ -1192,7 +1322,7 @@ impl Router {
         let format = match schema {
             None => ValueFormat::Json,
             Some(i) => {
-                self.encode_avro(out, buf, chunk_start, i)
+                self.encode_avro_event(out, buf, view, chunk_start, i)
                     .map_err(|r| (r, topic.topic))?;
                 ValueFormat::Avro
             }
@@ -1262,6 +1392,84 @@ impl Router {
             }
         });
         out.chunks.truncate(chunk_start);
+        self.write_avro(out, schema, parsed, false)
+    }
+
+    /// [`Router::encode_avro`] without assembling the enriched JSON or
+    /// walking the event's bytes again: the view is the event's nodes from
+    /// the body index, with the enrichment (the edits' values and the tail's
+    /// members) laid over its top-level members. Edits that this cannot
+    /// express (batch members merged into the event's own object, a batch
+    /// object replacing a `null`) and events with a number out of range take
+    /// the assembling path.
+    fn encode_avro_event(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        chunk_start: usize,
+        schema: usize,
+    ) -> Result<(), DlqReason> {
+        let arena_bytes = |span: &Span| match span.src {
+            Src::Arena => out.arena.get(span.start as usize..span.end as usize),
+            _ => None,
+        };
+        let tail = out.chunks.last().and_then(arena_bytes);
+        let members = [
+            (view.received_at, "receivedAt"),
+            (view.message_id, "messageId"),
+            (view.timestamp, "timestamp"),
+            (view.context, "context"),
+            (view.integrations, "integrations"),
+        ];
+        let mut replace: [(&str, &[u8]); 5] = [("", &[]); 5];
+        let mut n = 0;
+        let mut overlay = tail.is_some() && view.obj.kind == Kind::Object;
+        for e in &self.work.edits {
+            let name = members
+                .iter()
+                .find(|(v, _)| v.is_some_and(|v| v.start == e.from && v.end == e.to))
+                .map(|(_, name)| *name);
+            match (name, arena_bytes(&e.ins), replace.get_mut(n)) {
+                (Some(name), Some(json), Some(slot)) if e.from < e.to => {
+                    *slot = (name, json);
+                    n += 1;
+                }
+                _ => {
+                    overlay = false;
+                    break;
+                }
+            }
+        }
+        let indexed = overlay
+            && view.node.is_some_and(|node| {
+                self.work.body_index.fill_event(
+                    node as usize,
+                    &replace[..n],
+                    tail.unwrap_or_default(),
+                )
+            });
+        if !indexed {
+            return self.encode_avro(out, buf, chunk_start, schema);
+        }
+        out.chunks.truncate(chunk_start);
+        self.write_avro(out, schema, Ok(()), true)
+    }
+
+    /// Appends the datum of the document in the Avro view (the body index's
+    /// if `from_body`; the outcome of indexing it is `parsed`) as one chunk.
+    fn write_avro(
+        &self,
+        out: &mut Routed,
+        schema: usize,
+        parsed: Result<(), AvroError>,
+        from_body: bool,
+    ) -> Result<(), DlqReason> {
+        let view = if from_body {
+            self.work.body_index.view()
+        } else {
+            &self.work.avro_view
+        };
         let Some(entry) = self.schemas.get(schema) else {
             return Err(DlqReason::UnknownSchema(String::new()));
         };

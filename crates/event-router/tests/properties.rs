@@ -468,3 +468,77 @@ proptest! {
         }
     }
 }
+
+/// Routes `text` through the JSON and the Avro router and checks that every
+/// routed event's Avro datum is the encoding of the enriched JSON the JSON
+/// route sends; returns those JSON values.
+fn avro_matches_json(text: &str) -> Vec<Value> {
+    let json = route(&mut router(), text.as_bytes().to_vec());
+    let avro = route(&mut avro_router(), text.as_bytes().to_vec());
+    let schema = AvroSchema::compile(LOOSE_SCHEMA).unwrap();
+    assert_eq!(json.outcomes().len(), avro.outcomes().len(), "{text}");
+    let mut values = Vec::new();
+    for (j, a) in json.outcomes().iter().zip(avro.outcomes()) {
+        let (Outcome::Routed { record: jr }, Outcome::Routed { record: ar }) = (j, a) else {
+            panic!("not routed by both: {j:?} {a:?} in {text}");
+        };
+        let enriched = json.record(*jr).unwrap().value_to_vec();
+        let mut view = JsonView::new();
+        view.parse(&enriched).unwrap();
+        let mut expected = Vec::new();
+        schema.encode_view(&view, &mut expected).unwrap();
+        assert_eq!(avro.record(*ar).unwrap().value_to_vec(), expected, "{text}");
+        values.push(serde_json::from_slice(&enriched).unwrap());
+    }
+    values
+}
+
+/// The Avro route reads the event's own bytes with the enrichment laid
+/// over them, or assembles the enriched text when the overlay cannot
+/// express it; either way it encodes what the JSON route sends.
+#[test]
+fn avro_route_encodes_enrichment_as_the_json_route_sends_it() {
+    let e = r#""type":"track","event":"E","userId":"u""#;
+    // receivedAt replaced (a string, then an object), messageId kept.
+    let v = avro_matches_json(&format!(
+        r#"{{{e},"receivedAt":"x","messageId":"m1","context":{{"ip":"1"}}}}"#
+    ));
+    assert_eq!(v[0]["receivedAt"], NOW_TEXT);
+    assert_eq!(v[0]["messageId"], "m1");
+    avro_matches_json(&format!(r#"{{"receivedAt":{{"a":[1]}},{e}}}"#));
+    // Generated messageId: missing, null, empty.
+    for m in ["", r#","messageId":null"#, r#","messageId":"""#] {
+        let v = avro_matches_json(&format!("{{{e}{m}}}"));
+        assert!(!v[0]["messageId"].as_str().unwrap().is_empty());
+        assert_eq!(v[0]["receivedAt"], NOW_TEXT);
+    }
+    // Repeated members: the last one is enriched, the encoder reads the first.
+    avro_matches_json(&format!(
+        r#"{{{e},"receivedAt":1,"messageId":"m0","receivedAt":2,"messageId":null,"event":"F"}}"#
+    ));
+    // Batch context and integrations: appended to an event without its
+    // own, merged into the event's own object (the event wins), in place
+    // of a null, and an event with both of its own.
+    let v = avro_matches_json(&format!(
+        r#"{{"batch":[
+            {{{e}}},
+            {{{e},"context":{{"ip":"event","locale":"fr"}},"integrations":{{"All":true}}}},
+            {{{e},"context":null,"integrations":null}},
+            {{{e},"context":{{}}}}
+        ],"context":{{"ip":"batch","app":"a"}},"integrations":{{"Kafka":true}}}}"#
+    ));
+    assert_eq!(v[0]["context"], json!({"ip": "batch", "app": "a"}));
+    assert_eq!(
+        v[1]["context"],
+        json!({"ip": "event", "locale": "fr", "app": "a"})
+    );
+    assert_eq!(v[1]["integrations"], json!({"All": true, "Kafka": true}));
+    assert_eq!(v[2]["context"], json!({"ip": "batch", "app": "a"}));
+    assert_eq!(v[3]["context"], json!({"ip": "batch", "app": "a"}));
+    // A batch without context: the event's own members only.
+    let v = avro_matches_json(&format!(
+        r#"{{"batch":[{{{e},"context":{{"ip":"e"}}}},{{{e}}}]}}"#
+    ));
+    assert_eq!(v[0]["context"], json!({"ip": "e"}));
+    assert_eq!(v[1].get("context"), None);
+}

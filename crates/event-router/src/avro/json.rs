@@ -262,6 +262,61 @@ impl JsonView {
         self.fill_with(write, true)
     }
 
+    /// Indexes an event as the router enriches it, without assembling the
+    /// enriched text: `event`, a JSON object the router validated, with the
+    /// value of the last top-level member named `replace[i].0` replaced by
+    /// the JSON value `replace[i].1`, and its closing brace replaced by
+    /// `tail` (members, each after a comma when one precedes it, then `}`).
+    /// The view is the one [`JsonView::fill_valid`] makes of that text.
+    ///
+    /// Returns `false`, leaving no document, when the overlay cannot be
+    /// expressed this way (a replacement that is an array or object, a name
+    /// the event lacks) or the quick pass declines the event (say, an integer
+    /// out of range); the caller then assembles the text instead.
+    #[cfg(test)]
+    pub(crate) fn fill_event(
+        &mut self,
+        event: &[u8],
+        replace: &[(&str, &[u8])],
+        tail: &[u8],
+    ) -> bool {
+        let mut bytes = std::mem::take(&mut self.text).into_bytes();
+        bytes.clear();
+        self.nodes.clear();
+        self.decoded.clear();
+        bytes.extend_from_slice(event);
+        for (_, json) in replace {
+            // A space after each value, so that adjacent numbers stay apart.
+            bytes.extend_from_slice(json);
+            bytes.push(b' ');
+        }
+        bytes.extend_from_slice(tail);
+        self.text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let mut bytes = e.into_bytes();
+                bytes.clear();
+                self.text = String::from_utf8(bytes).unwrap_or_default();
+                return false;
+            }
+        };
+        if u32::try_from(self.text.len()).is_err() {
+            return false;
+        }
+        let mut quick = Quick {
+            text: &self.text,
+            pos: 0,
+            nodes: &mut self.nodes,
+            decoded: &mut self.decoded,
+        };
+        if quick.overlay(event.len(), replace).is_err() {
+            self.nodes.clear();
+            self.decoded.clear();
+            return false;
+        }
+        true
+    }
+
     fn fill_with(
         &mut self,
         write: impl FnOnce(&mut Vec<u8>),
@@ -306,8 +361,9 @@ impl JsonView {
             nodes: &mut self.nodes,
             decoded: &mut self.decoded,
             number_error: None,
+            lenient: false,
         };
-        let built = builder.value(&mut s, 0).and_then(|()| s.finish());
+        let built = builder.value(&mut s, 0).and_then(|_| s.finish());
         if let Some(what) = builder.number_error {
             self.nodes.clear();
             return Err(not_json(what));
@@ -338,40 +394,159 @@ impl JsonView {
     }
 }
 
+/// The nodes of a whole request body, built by a [`Builder`] while the
+/// router's scanner validates it, from which [`BodyIndex::fill_event`] makes
+/// the view of one event with the router's enrichment laid over it, the
+/// event's bytes having been walked once.
+#[derive(Debug, Default)]
+pub(crate) struct BodyIndex {
+    /// Text: the body, then the current event's enrichment. Decoded: the
+    /// body's strings, then the enrichment's. Nodes: the current event.
+    view: JsonView,
+    body: Vec<ViewNode>,
+    text_len: usize,
+    decoded_len: usize,
+    ready: bool,
+}
+
+impl BodyIndex {
+    /// Starts indexing `body` (already validated as UTF-8): the builder's
+    /// nodes follow what the caller scans of the same text. Call
+    /// [`BodyIndex::end_body`] once the scan succeeded.
+    pub(crate) fn start(&mut self, body: &str) -> Builder<'_> {
+        self.ready = false;
+        self.body.clear();
+        self.view.nodes.clear();
+        self.view.decoded.clear();
+        self.view.text.clear();
+        self.view.text.push_str(body);
+        self.text_len = body.len();
+        Builder {
+            text: &self.view.text,
+            nodes: &mut self.body,
+            decoded: &mut self.view.decoded,
+            number_error: None,
+            lenient: true,
+        }
+    }
+
+    /// The body's nodes are complete.
+    pub(crate) fn end_body(&mut self) {
+        self.decoded_len = self.view.decoded.len();
+        self.ready = u32::try_from(self.text_len).is_ok();
+    }
+
+    /// [`JsonView::fill_event`] for the event object whose node is `root`,
+    /// without walking its bytes again; `false` (and no document) in the
+    /// same cases, or when the body was not indexed.
+    pub(crate) fn fill_event(
+        &mut self,
+        root: usize,
+        replace: &[(&str, &[u8])],
+        tail: &[u8],
+    ) -> bool {
+        let view = &mut self.view;
+        view.nodes.clear();
+        if !self.ready {
+            return false;
+        }
+        view.text.truncate(self.text_len);
+        view.decoded.truncate(self.decoded_len);
+        let end = match self.body.get(root) {
+            Some(ViewNode {
+                item: Item::Object(_),
+                next,
+            }) => *next as usize,
+            _ => return false,
+        };
+        let Some(nodes) = self.body.get(root..end) else {
+            return false;
+        };
+        let base = root as u32;
+        view.nodes.extend(nodes.iter().map(|n| ViewNode {
+            item: n.item,
+            next: n.next.saturating_sub(base),
+        }));
+        // As in `JsonView::fill_event`: a space after each value.
+        for (i, piece) in replace
+            .iter()
+            .map(|(_, json)| *json)
+            .chain([tail])
+            .enumerate()
+        {
+            let Ok(piece) = std::str::from_utf8(piece) else {
+                view.nodes.clear();
+                return false;
+            };
+            view.text.push_str(piece);
+            if i < replace.len() {
+                view.text.push(' ');
+            }
+        }
+        if u32::try_from(view.text.len()).is_err() {
+            view.nodes.clear();
+            return false;
+        }
+        let mut quick = Quick {
+            text: &view.text,
+            pos: self.text_len,
+            nodes: &mut view.nodes,
+            decoded: &mut view.decoded,
+        };
+        if quick.overlay_rest(replace).is_err() {
+            view.nodes.clear();
+            return false;
+        }
+        true
+    }
+
+    /// The view [`BodyIndex::fill_event`] made.
+    pub(crate) fn view(&self) -> &JsonView {
+        &self.view
+    }
+}
+
 #[cold]
 fn not_json(what: &str) -> AvroError {
     AvroError::invalid(format!("event is not JSON: {what}"))
 }
 
-struct Builder<'t> {
+pub(crate) struct Builder<'t> {
     text: &'t str,
     nodes: &'t mut Vec<ViewNode>,
     decoded: &'t mut Vec<u8>,
     number_error: Option<&'static str>,
+    /// Record a number out of range in `number_error` and go on (with a
+    /// `null` node) rather than stop the scan.
+    lenient: bool,
 }
 
 impl Builder<'_> {
-    fn value(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<(), Stop> {
+    /// Scans one value with `s` (over the same text as the builder) and
+    /// appends its nodes.
+    pub(crate) fn value(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<scan::Val, Stop> {
         let at = self.nodes.len();
-        match s.peek() {
+        let v = match s.peek() {
             Some(b'{') => {
                 self.nodes.push(NULL_NODE);
                 let mut count = 0u32;
-                s.object_with(depth, |s, key| {
+                let v = s.object_with(depth, |s, key| {
                     self.string(key);
                     count += 1;
-                    self.value(s, depth + 1)
+                    self.value(s, depth + 1).map(|_| ())
                 })?;
                 self.close(at, Item::Object(count));
+                v
             }
             Some(b'[') => {
                 self.nodes.push(NULL_NODE);
                 let mut count = 0u32;
-                s.array_with(depth, |s| {
+                let v = s.array_with(depth, |s| {
                     count += 1;
-                    self.value(s, depth + 1)
+                    self.value(s, depth + 1).map(|_| ())
                 })?;
                 self.close(at, Item::Array(count));
+                v
             }
             _ => {
                 let v = s.value(depth)?;
@@ -387,7 +562,10 @@ impl Builder<'_> {
                             },
                             Some(Err(what)) => {
                                 self.number_error = Some(what);
-                                return Err(Stop);
+                                if !self.lenient {
+                                    return Err(Stop);
+                                }
+                                Item::Scalar(StaticNode::Null)
                             }
                             None => Item::Scalar(StaticNode::Null),
                         };
@@ -397,9 +575,42 @@ impl Builder<'_> {
                     Kind::False => self.leaf(Item::Scalar(StaticNode::Bool(false))),
                     _ => self.leaf(Item::Scalar(StaticNode::Null)),
                 }
+                v
             }
-        }
-        Ok(())
+        };
+        Ok(v)
+    }
+
+    /// Appends an object node whose members follow; returns it for
+    /// [`Builder::close_object`].
+    pub(crate) fn open_object(&mut self) -> usize {
+        self.nodes.push(NULL_NODE);
+        self.nodes.len() - 1
+    }
+
+    /// Closes the object node `at` with `count` members.
+    pub(crate) fn close_object(&mut self, at: usize, count: u32) {
+        self.close(at, Item::Object(count));
+    }
+
+    /// [`Builder::open_object`] for an array.
+    pub(crate) fn open_array(&mut self) -> usize {
+        self.open_object()
+    }
+
+    /// Closes the array node `at` with `count` elements.
+    pub(crate) fn close_array(&mut self, at: usize, count: u32) {
+        self.close(at, Item::Array(count));
+    }
+
+    /// Appends the node of a member's key.
+    pub(crate) fn key(&mut self, key: scan::Val) {
+        self.string(key);
+    }
+
+    /// Takes back the record of a number out of range since the last call.
+    pub(crate) fn take_number_error(&mut self) -> bool {
+        self.number_error.take().is_some()
     }
 
     fn leaf(&mut self, item: Item) {
@@ -454,6 +665,101 @@ impl Quick<'_> {
             None => Ok(()),
             Some(_) => Err(()),
         }
+    }
+
+    /// [`JsonView::fill_event`]'s pass: the event object (the text's first
+    /// `event_len` bytes), then each replacement value in turn, then the
+    /// tail's members, appended to the root object.
+    #[cfg(test)]
+    fn overlay(&mut self, event_len: usize, replace: &[(&str, &[u8])]) -> Result<(), ()> {
+        self.value(0)?;
+        if self.pos != event_len {
+            return Err(());
+        }
+        self.overlay_rest(replace)
+    }
+
+    /// [`Quick::overlay`] past the event, whose nodes are in place.
+    fn overlay_rest(&mut self, replace: &[(&str, &[u8])]) -> Result<(), ()> {
+        let (mut count, end) = match self.nodes.first() {
+            Some(ViewNode {
+                item: Item::Object(n),
+                next,
+            }) => (*n, *next as usize),
+            _ => return Err(()),
+        };
+        for (name, json) in replace {
+            let target = self.last_root_member(end, name.as_bytes()).ok_or(())?;
+            let at = self.nodes.len();
+            let piece_end = self.pos + json.len();
+            self.value(1)?;
+            if self.pos != piece_end || self.nodes.len() != at + 1 {
+                return Err(());
+            }
+            self.pos += 1;
+            let node = self.nodes.pop().ok_or(())?;
+            self.nodes.get_mut(target).ok_or(())?.item = node.item;
+        }
+        loop {
+            match self.skip_ws() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b',') => self.pos += 1,
+                Some(b'"') => {
+                    self.string()?;
+                    if self.skip_ws() != Some(b':') {
+                        return Err(());
+                    }
+                    self.pos += 1;
+                    self.value(1)?;
+                    count += 1;
+                }
+                _ => return Err(()),
+            }
+        }
+        if self.pos != self.text.len() {
+            return Err(());
+        }
+        let next = self.nodes.len() as u32;
+        let root = self.nodes.first_mut().ok_or(())?;
+        *root = ViewNode {
+            item: Item::Object(count),
+            next,
+        };
+        Ok(())
+    }
+
+    /// The node index of the value of the root object's last member named
+    /// `name`; `end` is the index after the root's subtree.
+    fn last_root_member(&self, end: usize, name: &[u8]) -> Option<usize> {
+        let mut found = None;
+        let mut i = 1;
+        while i + 1 < end {
+            let key = match self.nodes.get(i)?.item {
+                Item::Str {
+                    start,
+                    end,
+                    decoded: false,
+                } => self.text.as_bytes().get(start as usize..end as usize),
+                Item::Str {
+                    start,
+                    end,
+                    decoded: true,
+                } => self.decoded.get(start as usize..end as usize),
+                _ => None,
+            };
+            if key == Some(name) {
+                found = Some(i + 1);
+            }
+            let next = self.nodes.get(i + 1)?.next as usize;
+            if next <= i {
+                return None;
+            }
+            i = next;
+        }
+        found
     }
 
     /// The next byte that is not whitespace, without consuming it.
@@ -1022,6 +1328,222 @@ mod tests {
         #[test]
         fn quick_pass_survives_any_text(text in "[\\[\\]{}\":,0-9a-z\\\\ .eE+-]{0,40}") {
             let _ = both(&text);
+        }
+    }
+
+    /// The view's document written out with every member and element in
+    /// order (repeated keys kept), as the encoder would read it.
+    fn render(v: At<'_>, out: &mut String) {
+        if let Some(text) = v.as_str() {
+            out.push_str(&format!("{text:?}"));
+        } else if v.is_array() {
+            out.push('[');
+            let _ = v.elements(|_, e| {
+                render(e, out);
+                out.push(',');
+                Ok::<(), ()>(())
+            });
+            out.push(']');
+        } else if v.is_object() {
+            out.push_str(&format!("{{{}:", v.object_len().unwrap_or(0)));
+            let _ = v.members(|k, m| {
+                out.push_str(&format!("{k:?}="));
+                render(m, out);
+                out.push(',');
+                Ok::<(), ()>(())
+            });
+            out.push('}');
+        } else {
+            out.push_str(&format!("{:?}|{:?}", v.scalar(), v.float_text()));
+        }
+    }
+
+    fn rendered(view: &JsonView) -> Option<String> {
+        let mut out = String::new();
+        render(view.root()?, &mut out);
+        Some(out)
+    }
+
+    /// An event object from `members` (key and value JSON), the enriched
+    /// text the router would assemble from it, and what `fill_event` makes
+    /// of the same overlay: both rendered, or `None` for a declined overlay.
+    fn overlay_and_assembled(
+        members: &[(&str, &str)],
+        replace: &[(&str, &str)],
+        tail: &[(&str, &str)],
+    ) -> (Option<String>, String) {
+        // Keys are JSON string contents, escapes and all.
+        let member = |k: &str, v: &str| format!("\"{k}\":{v}");
+        let decoded =
+            |k: &str| serde_json::from_str::<String>(&format!("\"{k}\"")).unwrap_or_default();
+        let event = format!(
+            "{{{}}}",
+            members
+                .iter()
+                .map(|(k, v)| member(k, v))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut values: Vec<&str> = members.iter().map(|(_, v)| *v).collect();
+        for (name, json) in replace {
+            if let Some(i) = members.iter().rposition(|(k, _)| decoded(k) == *name) {
+                values[i] = json;
+            }
+        }
+        let mut all: Vec<String> = members
+            .iter()
+            .zip(&values)
+            .map(|((k, _), v)| member(k, v))
+            .collect();
+        let tail_members: Vec<String> = tail.iter().map(|(k, v)| member(k, v)).collect();
+        all.extend(tail_members.iter().cloned());
+        let assembled = format!("{{{}}}", all.join(","));
+        let tail_text = format!(
+            "{}{}}}",
+            if members.is_empty() || tail.is_empty() {
+                ""
+            } else {
+                ","
+            },
+            tail_members.join(",")
+        );
+        let mut full = JsonView::new();
+        let _ = full.fill_valid(|t| t.extend_from_slice(assembled.as_bytes()));
+        let pieces: Vec<(&str, &[u8])> = replace.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+        let mut view = JsonView::new();
+        let overlay = view
+            .fill_event(event.as_bytes(), &pieces, tail_text.as_bytes())
+            .then(|| rendered(&view).unwrap_or_default());
+        (overlay, rendered(&full).unwrap_or_default())
+    }
+
+    fn assert_overlay(members: &[(&str, &str)], replace: &[(&str, &str)], tail: &[(&str, &str)]) {
+        let (overlay, assembled) = overlay_and_assembled(members, replace, tail);
+        assert_eq!(
+            overlay.as_deref(),
+            Some(&*assembled),
+            "{members:?} {replace:?} {tail:?}"
+        );
+    }
+
+    #[test]
+    fn overlay_replaces_the_last_member_and_appends_the_tail() {
+        let now = r#""2026-11-22T01:00:00.000Z""#;
+        // receivedAt present (a string, then an object), messageId null.
+        assert_overlay(
+            &[
+                ("type", r#""track""#),
+                ("receivedAt", r#""old""#),
+                ("messageId", "null"),
+            ],
+            &[("receivedAt", now), ("messageId", r#""m-1""#)],
+            &[],
+        );
+        assert_overlay(
+            &[
+                ("receivedAt", r#"{"a":[1,2.5,{"b":"\u00e9"}]}"#),
+                ("x", "1"),
+            ],
+            &[("receivedAt", now)],
+            &[("messageId", r#""m-2""#)],
+        );
+        // Repeated keys: only the last occurrence gets the new value, and
+        // the encoder's lookups still see the first.
+        assert_overlay(
+            &[
+                ("receivedAt", "1"),
+                ("receivedAt", "2"),
+                ("x", "3"),
+                ("receivedAt", "4"),
+            ],
+            &[("receivedAt", now)],
+            &[],
+        );
+        // An escaped key is the same member.
+        assert_overlay(
+            &[("receiv\\u0065dAt", "1"), ("a\\\"", "2")],
+            &[("receivedAt", now)],
+            &[],
+        );
+        // The empty event, and the tail with a batch context and integrations.
+        assert_overlay(&[], &[], &[("receivedAt", now), ("messageId", r#""m-3""#)]);
+        assert_overlay(
+            &[
+                ("type", r#""track""#),
+                ("context", "null"),
+                ("integrations", "{}"),
+            ],
+            &[("context", "{}")],
+            &[
+                ("receivedAt", now),
+                ("integrations", r#"{"Kafka":{"topic":"t"}}"#),
+                ("context", r#"{"ip":"1.2.3.4","library":{"name":"x"}}"#),
+            ],
+        );
+    }
+
+    #[test]
+    fn overlay_declines_what_it_cannot_express() {
+        let (overlay, _) =
+            overlay_and_assembled(&[("context", "null")], &[("context", r#"{"a":1}"#)], &[]);
+        assert_eq!(overlay, None, "an object in place of a member");
+        let (overlay, _) = overlay_and_assembled(&[("x", "1")], &[("receivedAt", "1")], &[]);
+        assert_eq!(overlay, None, "a member the event lacks");
+        let (overlay, _) = overlay_and_assembled(&[("x", "1e999")], &[], &[]);
+        assert_eq!(overlay, None, "a number out of range");
+        let mut view = JsonView::new();
+        assert!(!view.fill_event(b"[1]", &[], b"}"));
+        assert!(view.root().is_none());
+        assert!(
+            !view.fill_event(b"{}", &[], b""),
+            "a tail without its brace"
+        );
+    }
+
+    fn member_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("receivedAt".to_string()),
+            Just("messageId".to_string()),
+            Just("context".to_string()),
+            r#"(a|b|\\"|\\\\|\\u0061){0,3}"#,
+        ]
+    }
+
+    fn scalar_json() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("null".to_string()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            "-?[1-9][0-9]{0,3}\\.[0-9]{1,3}",
+            "[a-z\"\\\\\u{e9}]{0,6}".prop_map(|s| serde_json::Value::from(s).to_string()),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the event's members (repeated ones included), the
+        /// overlay indexes what the assembled text would.
+        #[test]
+        fn overlay_reads_as_the_assembled_text(
+            members in prop::collection::vec(
+                (member_name(), prop_oneof![scalar_json(), json_value().prop_map(|v| v.to_string())]),
+                0..8,
+            ),
+            replace in prop::collection::vec((member_name(), scalar_json()), 0..3),
+            tail in prop::collection::vec(
+                (member_name(), prop_oneof![scalar_json(), json_value().prop_map(|v| v.to_string())]),
+                0..3,
+            ),
+        ) {
+            let members: Vec<(&str, &str)> = members.iter().map(|(k, v)| (&**k, &**v)).collect();
+            let mut seen = Vec::new();
+            let replace: Vec<(&str, &str)> = replace
+                .iter()
+                .filter(|(k, _)| members.iter().any(|(m, _)| m == k) && !k.contains('\\'))
+                .filter(|(k, _)| if seen.contains(k) { false } else { seen.push(k.clone()); true })
+                .map(|(k, v)| (&**k, &**v))
+                .collect();
+            let tail: Vec<(&str, &str)> = tail.iter().map(|(k, v)| (&**k, &**v)).collect();
+            let (overlay, assembled) = overlay_and_assembled(&members, &replace, &tail);
+            prop_assert_eq!(overlay.as_deref(), Some(&*assembled));
         }
     }
 }

@@ -61,6 +61,7 @@ use simd_json::BorrowedValue;
 use self::encode::{Encoder, Mode};
 pub use self::error::{AvroError, FieldPath, PathSegment};
 pub use self::json::JsonView;
+pub(crate) use self::json::{BodyIndex, Builder};
 use self::schema::Plan;
 
 /// A compiled Avro schema: the encoding plan for one writer schema.
