@@ -501,6 +501,7 @@ impl Producer {
     /// read only when the record opens a batch or waits for metadata, so a
     /// driver passing `Instant::now` pays for one clock read per batch, not
     /// per record.
+    #[inline]
     pub fn append(&mut self, r: RecordRef<'_>, now: impl Now) -> Result<DeliveryId, AppendError> {
         self.append_val(r, Val::One(r.value), now)
     }
@@ -896,12 +897,14 @@ impl Producer {
     // Accumulation
     // -----------------------------------------------------------------
 
+    #[inline]
     fn next_id(&mut self) -> DeliveryId {
         let id = DeliveryId(self.next_delivery);
         self.next_delivery += 1;
         id
     }
 
+    #[inline]
     fn intern(&mut self, topic: &str) -> usize {
         if let Some(t) = self.topics.get(self.last_topic) {
             if t.name.as_bytes()[..] == *topic.as_bytes() {
@@ -928,11 +931,13 @@ impl Producer {
         i
     }
 
+    #[inline]
     fn fits(&self, b: &Batch, size: usize) -> bool {
         b.bytes + size <= self.batch_limit && (b.count as usize) < self.config.batch_num_messages
     }
 
     /// Chooses the partition; the flag says the choice was sticky.
+    #[inline]
     fn place(
         &mut self,
         ti: usize,
@@ -997,6 +1002,7 @@ impl Producer {
         Ok((self.topics[ti].parts[index as usize], false))
     }
 
+    #[inline]
     fn append_to_part(
         &mut self,
         pi: usize,
