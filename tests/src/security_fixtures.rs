@@ -393,12 +393,15 @@ impl PlainSaslProxy {
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
                 let (expected, a, r) = (expected.clone(), a.clone(), r.clone());
-                std::thread::spawn(move || match sasl_plain_server(&conn, &expected) {
+                std::thread::spawn(move || match sasl_plain_server(&conn, &expected, &r) {
                     Ok(true) => {
                         a.fetch_add(1, Ordering::SeqCst);
                         relay(conn, backend);
                     }
-                    Ok(false) | Err(_) => {
+                    Ok(false) => {
+                        let _ = conn.shutdown(Shutdown::Both);
+                    }
+                    Err(_) => {
                         r.fetch_add(1, Ordering::SeqCst);
                         let _ = conn.shutdown(Shutdown::Both);
                     }
@@ -431,12 +434,19 @@ fn read_frame(mut s: &TcpStream) -> std::io::Result<Bytes> {
 }
 
 /// The server side of SaslHandshake v1 + SaslAuthenticate for PLAIN.
-/// Returns whether the client authenticated.
-fn sasl_plain_server(conn: &TcpStream, expected: &[u8]) -> std::io::Result<bool> {
+/// Returns whether the client authenticated. A refusal is counted in
+/// `refused` before its response is written, so a client that has read the
+/// refusal always finds it counted.
+fn sasl_plain_server(
+    conn: &TcpStream,
+    expected: &[u8],
+    refused: &AtomicUsize,
+) -> std::io::Result<bool> {
     let mut w = conn;
     let frame = read_frame(conn)?;
     let (key, _) = RequestHeader::peek_key_version(&frame).map_err(std::io::Error::other)?;
     if key != kafka_wire::messages::sasl_handshake::API_KEY {
+        refused.fetch_add(1, Ordering::SeqCst);
         return Ok(false);
     }
     let (h, req) = decode_request::<SaslHandshakeRequest>(frame).map_err(std::io::Error::other)?;
@@ -448,6 +458,9 @@ fn sasl_plain_server(conn: &TcpStream, expected: &[u8]) -> std::io::Result<bool>
     };
     encode_response(&mut out, &resp, h.api_version, h.correlation_id)
         .map_err(std::io::Error::other)?;
+    if !ok {
+        refused.fetch_add(1, Ordering::SeqCst);
+    }
     w.write_all(&out)?;
     if !ok {
         return Ok(false);
@@ -470,6 +483,9 @@ fn sasl_plain_server(conn: &TcpStream, expected: &[u8]) -> std::io::Result<bool>
     let mut out = BytesMut::new();
     encode_response(&mut out, &resp, h.api_version, h.correlation_id)
         .map_err(std::io::Error::other)?;
+    if !good {
+        refused.fetch_add(1, Ordering::SeqCst);
+    }
     w.write_all(&out)?;
     Ok(good)
 }

@@ -26,7 +26,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kafka_net::{
-    BatchResult, DeliveryReport, Engine, NetConfig, Outcome, Producer, RecordRef, Runtime,
+    AppendError, BatchResult, DeliveryReport, Engine, Error, NetConfig, Outcome, Producer, RecordRef, Runtime,
 };
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -332,7 +332,15 @@ fn run_ours(spec: &ClientSpec) -> RunResult {
                 headers: &[],
                 timestamp: 0,
             };
-            if let Err(e) = producer.send_detached_wait(rec).await {
+            // As librdkafka's loop: send, and only when the buffer is full
+            // wait for room and send again.
+            let sent = match producer.send_detached(rec) {
+                Err(Error::Append(AppendError::BufferFull)) => {
+                    producer.send_detached_wait(rec).await
+                }
+                other => other,
+            };
+            if let Err(e) = sent {
                 res.failed += spec.n - i as u64;
                 res.detail = format!("send {i}: {e}");
                 break;

@@ -205,6 +205,7 @@ impl Producer {
     /// id returned here): no [`Delivery`] is kept per record, which is the
     /// cheaper way to send many records when outcomes are counted or
     /// handled per batch. Refusals are as for [`Self::send`].
+    #[inline]
     pub fn send_detached(&self, record: RecordRef<'_>) -> Result<DeliveryId, Error> {
         if self.shared.closing.get() {
             return Err(Error::Closed);
@@ -331,6 +332,7 @@ impl Drop for Producer {
 
 impl Shared {
     /// Wakes the driver for a new record, once per turn of its loop.
+    #[inline]
     fn wake_for_send(&self) {
         if !self.send_woke.replace(true) {
             self.wake.notify_one();

@@ -28,6 +28,7 @@ pub(crate) enum Choice {
 }
 
 /// Decides how to place a keyed or keyless record among `n > 0` partitions.
+#[inline]
 pub(crate) fn choose(p: Partitioner, key: Option<&[u8]>, n: u32) -> Choice {
     match p {
         Partitioner::Random => Choice::Random,

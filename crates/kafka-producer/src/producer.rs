@@ -119,6 +119,7 @@ enum Val<'a> {
 }
 
 impl Val<'_> {
+    #[inline]
     fn len(self) -> Option<usize> {
         match self {
             Val::One(v) => v.map(<[u8]>::len),
@@ -126,6 +127,7 @@ impl Val<'_> {
         }
     }
 
+    #[inline]
     fn size_in(self, b: &BatchBuilder, r: &RecordRef<'_>) -> usize {
         match self {
             Val::One(v) => b.record_size(r.timestamp, r.key, v, r.headers),
@@ -133,19 +135,23 @@ impl Val<'_> {
         }
     }
 
-    fn append_to(
+    /// Appends to `b` if it stays within `max_len` bytes; the bytes added.
+    #[inline]
+    fn append_within(
         self,
         b: &mut BatchBuilder,
+        max_len: usize,
         r: &RecordRef<'_>,
-    ) -> Result<(), kafka_wire::record::AppendError> {
+    ) -> Result<Option<usize>, kafka_wire::record::AppendError> {
         match self {
-            Val::One(v) => b.append(r.timestamp, r.key, v, r.headers),
-            Val::Parts(p) => b.append_parts(r.timestamp, r.key, p, r.headers),
+            Val::One(v) => b.append_within(max_len, r.timestamp, r.key, v, r.headers),
+            Val::Parts(p) => b.append_parts_within(max_len, r.timestamp, r.key, p, r.headers),
         }
     }
 }
 
 /// An upper bound of a record's encoded size (deltas at their widest).
+#[inline]
 fn estimate(r: &RecordRef<'_>, v: Val<'_>) -> usize {
     let field = |b: Option<&[u8]>| 5 + b.map_or(0, <[u8]>::len);
     let mut n = 5 + 1 + 10 + 5 + field(r.key) + 5 + v.len().unwrap_or(0) + 5;
@@ -495,6 +501,7 @@ impl Producer {
     /// read only when the record opens a batch or waits for metadata, so a
     /// driver passing `Instant::now` pays for one clock read per batch, not
     /// per record.
+    #[inline]
     pub fn append(&mut self, r: RecordRef<'_>, now: impl Now) -> Result<DeliveryId, AppendError> {
         self.append_val(r, Val::One(r.value), now)
     }
@@ -890,15 +897,17 @@ impl Producer {
     // Accumulation
     // -----------------------------------------------------------------
 
+    #[inline]
     fn next_id(&mut self) -> DeliveryId {
         let id = DeliveryId(self.next_delivery);
         self.next_delivery += 1;
         id
     }
 
+    #[inline]
     fn intern(&mut self, topic: &str) -> usize {
         if let Some(t) = self.topics.get(self.last_topic) {
-            if t.name.as_str() == topic {
+            if t.name.as_bytes()[..] == *topic.as_bytes() {
                 return self.last_topic;
             }
         }
@@ -922,11 +931,13 @@ impl Producer {
         i
     }
 
+    #[inline]
     fn fits(&self, b: &Batch, size: usize) -> bool {
         b.bytes + size <= self.batch_limit && (b.count as usize) < self.config.batch_num_messages
     }
 
     /// Chooses the partition; the flag says the choice was sticky.
+    #[inline]
     fn place(
         &mut self,
         ti: usize,
@@ -991,6 +1002,7 @@ impl Producer {
         Ok((self.topics[ti].parts[index as usize], false))
     }
 
+    #[inline]
     fn append_to_part(
         &mut self,
         pi: usize,
@@ -999,78 +1011,80 @@ impl Producer {
         v: Val<'_>,
         now: impl Now,
     ) -> Result<(), AppendError> {
-        // The record's size in the open batch, if it goes there.
-        let mut size = None;
-        if let Some(open) = &self.parts[pi].open {
-            if let BatchData::Building(b) = &open.data {
-                let n = v.size_in(b, r);
-                if self.fits(open, n) {
-                    size = Some(n);
-                }
-            }
-            if size.is_none() {
-                self.close_open(pi);
-            }
-        }
-        if self.parts[pi].open.is_none() {
-            let uid = self.next_uid;
-            self.next_uid += 1;
-            let part = &mut self.parts[pi];
-            part.gen += 1;
-            let capacity = initial_batch_capacity(self.batch_limit, part.last_batch_bytes);
-            let mut builder = match self.spare_buffers.pop() {
-                Some(mut buf) => {
-                    // Empty: growing it copies nothing.
-                    buf.reserve(capacity);
-                    BatchBuilder::new(buf)
-                }
-                None => BatchBuilder::with_capacity(capacity),
-            };
-            builder.set_attributes(Default::default());
-            let now = now.now();
-            part.open = Some(Batch {
-                uid,
-                data: BatchData::Building(builder),
-                ids: Vec::new(),
-                count: 0,
-                bytes: BATCH_HEADER_LEN,
-                created: now,
-                linger_until: now + self.config.linger,
-                gen: part.gen,
-                identity: None,
-                base_seq: -1,
-                in_flight: None,
-                sends: 0,
-                not_before: None,
-                in_doubt: false,
-                ever_in_doubt: false,
-                last_error: None,
-            });
-            self.buffered += BATCH_HEADER_LEN;
-        }
         let limit = self.batch_limit;
         let max_n = self.config.batch_num_messages;
-        let Some(open) = self.parts[pi].open.as_mut() else {
-            return Ok(());
-        };
-        let BatchData::Building(b) = &mut open.data else {
-            return Ok(());
-        };
-        // A new batch: deltas from its first record.
-        let size = size.unwrap_or_else(|| v.size_in(b, r));
-        if let Err(e) = v.append_to(b, r) {
-            if open.count == 0 {
-                // Never leave an empty batch behind.
-                self.parts[pi].open = None;
-                self.buffered -= BATCH_HEADER_LEN;
+        // The open batch, if the record fits: the size is computed once, by
+        // the append that checks it against the room left.
+        if let Some(open) = self.parts[pi].open.as_mut() {
+            let mut added = None;
+            if let BatchData::Building(b) = &mut open.data {
+                if (open.count as usize) < max_n && open.bytes <= limit {
+                    // `open.bytes` is the builder's length.
+                    let max_len = b.len() + (limit - open.bytes);
+                    added = v.append_within(b, max_len, r)?;
+                }
             }
-            return Err(e.into());
+            match added {
+                Some(size) => {
+                    open.ids.push(id);
+                    open.count += 1;
+                    open.bytes += size;
+                    self.buffered += size;
+                    if open.bytes >= limit || open.count as usize >= max_n {
+                        self.close_open(pi);
+                    }
+                    return Ok(());
+                }
+                None => self.close_open(pi),
+            }
         }
-        open.ids.push(id);
-        open.count += 1;
-        open.bytes += size;
-        self.buffered += size;
-        if open.bytes >= limit || open.count as usize >= max_n {
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        let part = &mut self.parts[pi];
+        part.gen += 1;
+        let capacity = initial_batch_capacity(self.batch_limit, part.last_batch_bytes);
+        let mut builder = match self.spare_buffers.pop() {
+            Some(mut buf) => {
+                // Empty: growing it copies nothing.
+                buf.reserve(capacity);
+                BatchBuilder::new(buf)
+            }
+            None => BatchBuilder::with_capacity(capacity),
+        };
+        builder.set_attributes(Default::default());
+        // A new batch takes any record up to the largest batch (which the
+        // caller's estimate already checked). An empty batch is never left
+        // behind: on an error the builder is dropped.
+        let size = match v.append_within(&mut builder, self.max_batch, r)? {
+            Some(size) => size,
+            None => {
+                return Err(AppendError::RecordTooLarge {
+                    size: v.size_in(&builder, r) + BATCH_HEADER_LEN,
+                    max: self.max_batch,
+                })
+            }
+        };
+        let now = now.now();
+        part.open = Some(Batch {
+            uid,
+            data: BatchData::Building(builder),
+            ids: vec![id],
+            count: 1,
+            bytes: BATCH_HEADER_LEN + size,
+            created: now,
+            linger_until: now + self.config.linger,
+            gen: part.gen,
+            identity: None,
+            base_seq: -1,
+            in_flight: None,
+            sends: 0,
+            not_before: None,
+            in_doubt: false,
+            ever_in_doubt: false,
+            last_error: None,
+        });
+        self.buffered += BATCH_HEADER_LEN + size;
+        if BATCH_HEADER_LEN + size >= limit || 1 >= max_n {
             self.close_open(pi);
         }
         Ok(())

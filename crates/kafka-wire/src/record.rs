@@ -299,16 +299,19 @@ impl BatchBuilder {
     }
 
     /// Records appended so far.
+    #[inline]
     pub fn count(&self) -> i32 {
         self.count
     }
 
     /// Whether no record has been appended.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
 
     /// Bytes of the batch so far, header included.
+    #[inline]
     pub fn len(&self) -> usize {
         self.buf.len()
     }
@@ -319,6 +322,7 @@ impl BatchBuilder {
     }
 
     /// The bytes a record would add to this batch, without writing it.
+    #[inline]
     pub fn record_size(
         &self,
         timestamp: i64,
@@ -331,6 +335,7 @@ impl BatchBuilder {
 
     /// As [`Self::record_size`], for a value given as parts written one
     /// after the other (see [`Self::append_parts`]).
+    #[inline]
     pub fn record_size_parts(
         &self,
         timestamp: i64,
@@ -341,6 +346,7 @@ impl BatchBuilder {
         self.size_of(timestamp, key, Some(parts_len(value_parts)), headers)
     }
 
+    #[inline]
     fn size_of(
         &self,
         timestamp: i64,
@@ -359,6 +365,7 @@ impl BatchBuilder {
 
     /// Appends a record: its bytes are written once, straight into the batch.
     /// The first record's timestamp becomes the batch's base timestamp.
+    #[inline]
     pub fn append(
         &mut self,
         timestamp: i64,
@@ -366,15 +373,33 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[HeaderRef<'_>],
     ) -> Result<(), AppendError> {
+        self.append_within(usize::MAX, timestamp, key, value, headers)
+            .map(|_| ())
+    }
+
+    /// As [`Self::append`], but only if the batch, header included, stays
+    /// within `max_len` bytes: returns the bytes the record added, or
+    /// `None` when it would not fit (nothing is written). The record's size
+    /// is computed once, for the check and the encoding both.
+    #[inline]
+    pub fn append_within(
+        &mut self,
+        max_len: usize,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[HeaderRef<'_>],
+    ) -> Result<Option<usize>, AppendError> {
         let value_len = value.map(<[u8]>::len);
         let parts = value.as_ref().map(std::slice::from_ref);
-        self.append_value(timestamp, key, parts, value_len, headers)
+        self.append_value(max_len, timestamp, key, parts, value_len, headers)
     }
 
     /// As [`Self::append`], with a (non-null) value given as parts: the
     /// value is their concatenation. Its length is summed up front and each
     /// part is copied once, straight into the batch; the bytes are the same
     /// as [`Self::append`] of the joined value.
+    #[inline]
     pub fn append_parts(
         &mut self,
         timestamp: i64,
@@ -382,20 +407,44 @@ impl BatchBuilder {
         value_parts: &[&[u8]],
         headers: &[HeaderRef<'_>],
     ) -> Result<(), AppendError> {
+        self.append_parts_within(usize::MAX, timestamp, key, value_parts, headers)
+            .map(|_| ())
+    }
+
+    /// As [`Self::append_within`], with the value given as parts (see
+    /// [`Self::append_parts`]).
+    #[inline]
+    pub fn append_parts_within(
+        &mut self,
+        max_len: usize,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value_parts: &[&[u8]],
+        headers: &[HeaderRef<'_>],
+    ) -> Result<Option<usize>, AppendError> {
         let value_len = Some(parts_len(value_parts));
-        self.append_value(timestamp, key, Some(value_parts), value_len, headers)
+        self.append_value(
+            max_len,
+            timestamp,
+            key,
+            Some(value_parts),
+            value_len,
+            headers,
+        )
     }
 
     /// Appends a record whose value (`None`: null) is `value` joined, of
-    /// `value_len` bytes in all.
+    /// `value_len` bytes in all, if the batch stays within `max_len` bytes;
+    /// returns the bytes added.
     fn append_value(
         &mut self,
+        max_len: usize,
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[&[u8]]>,
         value_len: Option<usize>,
         headers: &[HeaderRef<'_>],
-    ) -> Result<(), AppendError> {
+    ) -> Result<Option<usize>, AppendError> {
         const MAX_FIELD: usize = i32::MAX as usize / 2;
         let key_len = key.map_or(0, <[u8]>::len);
         let val_len = value_len.unwrap_or(0);
@@ -405,17 +454,25 @@ impl BatchBuilder {
         if self.count == i32::MAX {
             return Err(AppendError::BatchFull);
         }
-        if self.count == 0 {
-            self.base_timestamp = timestamp;
-        }
-        let timestamp_delta = timestamp.wrapping_sub(self.base_timestamp);
+        let timestamp_delta = if self.count == 0 {
+            0
+        } else {
+            timestamp.wrapping_sub(self.base_timestamp)
+        };
         let offset_delta = self.count;
         let body = record_body_len(timestamp_delta, offset_delta, key, value_len, headers);
         if body > MAX_FIELD {
             return Err(AppendError::FieldTooLarge(body));
         }
+        let size = varint_len(body as i32) + body;
+        if size > max_len.saturating_sub(self.buf.len()) {
+            return Ok(None);
+        }
+        if self.count == 0 {
+            self.base_timestamp = timestamp;
+        }
         let buf = &mut self.buf;
-        buf.reserve(body + 5);
+        buf.reserve(size);
         // The prefix (length, attributes, timestamp delta, offset delta), a
         // short key and the value's length go through one stack buffer, so
         // the common record is three copies into the batch: prefix, value,
@@ -457,7 +514,11 @@ impl BatchBuilder {
                 buf.put_slice(&head[..n]);
             }
         }
-        put_varint_buf(buf, headers.len() as i32);
+        if headers.is_empty() {
+            buf.put_u8(0);
+        } else {
+            put_varint_buf(buf, headers.len() as i32);
+        }
         for h in headers {
             put_varint_buf(buf, h.key.len() as i32);
             buf.put_slice(h.key);
@@ -467,7 +528,7 @@ impl BatchBuilder {
             self.max_timestamp = timestamp;
         }
         self.count += 1;
-        Ok(())
+        Ok(Some(size))
     }
 
     /// Back-fills the header (base offset 0, partition leader epoch -1) and
@@ -1135,6 +1196,41 @@ mod tests {
             b.append(i * 1000, Some(b"key"), Some(&v), &h).unwrap();
             assert_eq!(b.len() - before, predicted);
         }
+    }
+
+    #[test]
+    fn append_within_writes_only_what_fits() {
+        let headers = [HeaderRef::new("h", b"x")];
+        let mut b = BatchBuilder::with_capacity(256);
+        let mut plain = BatchBuilder::with_capacity(256);
+        for (i, ts) in [1_000i64, 1_002, 999].into_iter().enumerate() {
+            let key = [b'k'; 20];
+            let value = vec![b'v'; 30 + i];
+            let expected = b.record_size(ts, Some(&key), Some(&value), &headers);
+            // One byte short: refused, nothing written, nothing counted.
+            let before = b.len();
+            let short = before + expected - 1;
+            assert_eq!(
+                b.append_within(short, ts, Some(&key), Some(&value), &headers),
+                Ok(None)
+            );
+            assert_eq!((b.len(), b.count()), (before, i as i32));
+            // Exactly enough: written, and the size returned is the growth.
+            let added = b
+                .append_within(before + expected, ts, Some(&key), Some(&value), &headers)
+                .unwrap();
+            assert_eq!(added, Some(expected));
+            assert_eq!(b.len(), before + expected);
+            plain
+                .append(ts, Some(&key), Some(&value), &headers)
+                .unwrap();
+        }
+        let p = ProducerFields {
+            producer_id: 1,
+            producer_epoch: 0,
+            base_sequence: 0,
+        };
+        assert_eq!(b.seal(p), plain.seal(p));
     }
 
     #[test]

@@ -296,6 +296,7 @@ pub(crate) mod uring {
     use zeroize::Zeroize;
 
     use super::{sasl_io, FrameSplitter, UringTls, MAX_SASL_FRAME};
+    use crate::engine::ring::submitted;
     use crate::security::{Connector, SetupError};
 
     const READ: usize = 16 * 1024;
@@ -415,7 +416,7 @@ pub(crate) mod uring {
         let reader = async {
             let mut raw: Vec<u8> = Vec::with_capacity(super::RUN_READ);
             loop {
-                let (r, b) = stream.read(raw).await;
+                let (r, b) = submitted(stream.read(raw)).await;
                 raw = b;
                 let n = r?;
                 if n == 0 {
@@ -444,7 +445,7 @@ pub(crate) mod uring {
                     _ = kick.notified() => tls.borrow_mut().take_outgoing()?,
                 };
                 if !tls_out.is_empty() {
-                    let (r, _) = stream.write_all(tls_out).await;
+                    let (r, _) = submitted(stream.write_all(tls_out)).await;
                     r?;
                 }
             }
