@@ -213,7 +213,7 @@ fn find_special(buf: &[u8], pos: usize) -> usize {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn quick_close(buf: &[u8], pos: usize) -> Result<usize, usize> {
-    let Some(chunk) = buf.get(pos..pos + 16).and_then(|b| b.first_chunk::<16>()) else {
+    let Some(chunk) = buf.get(pos..).and_then(|b| b.first_chunk::<16>()) else {
         return Err(pos);
     };
     let mask = sse2::special_mask(chunk);
@@ -237,6 +237,47 @@ fn quick_close(buf: &[u8], pos: usize) -> Result<usize, usize> {
     match window.get(i) {
         Some(b'"') => Ok(i),
         _ => Err(i),
+    }
+}
+
+/// Whether `c` is whitespace in the JSON grammar.
+#[inline(always)]
+fn is_ws(c: Option<u8>) -> bool {
+    matches!(c, Some(b' ' | b'\n' | b'\r' | b'\t'))
+}
+
+/// The first position at or after `pos` that is not whitespace (pretty-printed
+/// input: runs of spaces are skipped eight at a time).
+#[cold]
+#[inline(never)]
+fn ws_end(buf: &[u8], mut pos: usize) -> usize {
+    loop {
+        while let Some(chunk) = buf.get(pos..).and_then(|b| b.first_chunk::<8>()) {
+            if *chunk != [b' '; 8] {
+                break;
+            }
+            pos += 8;
+        }
+        match buf.get(pos) {
+            Some(b' ' | b'\n' | b'\r' | b'\t') => pos += 1,
+            _ => break,
+        }
+    }
+    pos
+}
+
+/// The closing quote of the string opened at `start` when it is among the
+/// first 48 bytes after it, with nothing before it that needs a closer look
+/// (most strings are that short); otherwise `Err` with a position before which
+/// no byte is special (see [`quick_close`]).
+#[inline(always)]
+fn close_quote(buf: &[u8], start: usize) -> Result<usize, usize> {
+    match quick_close(buf, start + 1) {
+        Err(next) if next == start + 17 => match quick_close(buf, next) {
+            Err(next) if next == start + 33 => quick_close(buf, next),
+            other => other,
+        },
+        other => other,
     }
 }
 
@@ -296,21 +337,7 @@ impl<'a> Scanner<'a> {
     /// Pretty-printed input: skips runs of spaces eight at a time.
     #[cold]
     fn skip_ws_slow(&mut self) {
-        let buf = self.buf;
-        let mut pos = self.pos;
-        loop {
-            while let Some(chunk) = buf.get(pos..).and_then(|b| b.first_chunk::<8>()) {
-                if *chunk != [b' '; 8] {
-                    break;
-                }
-                pos += 8;
-            }
-            match buf.get(pos) {
-                Some(b' ' | b'\n' | b'\r' | b'\t') => pos += 1,
-                _ => break,
-            }
-        }
-        self.pos = pos;
+        self.pos = ws_end(self.buf, self.pos);
     }
 
     /// Expects the end of input after optional whitespace.
@@ -344,93 +371,167 @@ impl<'a> Scanner<'a> {
     /// Scans the object or array at the cursor without reporting what is in
     /// it: one loop over the whole value, with the kinds of the open
     /// containers kept as bits, instead of a call per nested value.
+    ///
+    /// The position is kept in a local and stored only before calls that
+    /// need it and on return, so the hot path works in registers. Each step
+    /// tests the byte that minified JSON has there first (`"` for a key or
+    /// value, `,` after a value) and whitespace only when that fails.
     #[inline(never)]
     fn container(&mut self, depth: u32) -> Result<Val, Stop> {
+        let buf = self.buf;
         let start = self.pos;
-        let outer = if self.buf.get(start) == Some(&b'{') {
+        let outer = if buf.get(start) == Some(&b'{') {
             Kind::Object
         } else {
             Kind::Array
         };
+        // Containers this call may open before reaching the nesting limit.
+        let room = MAX_DEPTH.saturating_sub(depth);
         // Bit 0 is the innermost open container (1: object), bit 1 the one
-        // around it, and so on; `level` containers are open. The nesting
-        // limit keeps `level` at or below 128.
+        // around it, and so on; `level` containers are open. `room` keeps
+        // `level` at or below 128.
         let mut objects: u128 = 0;
         let mut level: u32 = 0;
         let mut any = false;
+        let mut pos = start;
         'value: loop {
-            // The cursor is at a value (or whitespace before it). Strings,
-            // the most common, are tested first.
-            let first = self.peek_byte();
-            if first == Some(b'"') {
-                self.string()?;
+            // At a value or whitespace before it; strings, the most common
+            // values, first. Scalars are only ever inside an open container,
+            // so `level` is at least 1 after one.
+            let c = buf.get(pos).copied();
+            if c == Some(b'"') {
+                pos = self.skip_string(buf, pos)?;
             } else {
-                self.container_value(first, depth + level)?;
+                match c {
+                    Some(open @ (b'{' | b'[')) => {
+                        if level >= room {
+                            return Err(self.err_at(pos, "nesting too deep"));
+                        }
+                        pos += 1;
+                        level += 1;
+                        let object = open == b'{';
+                        objects = (objects << 1) | u128::from(object);
+                        let close = if object { b'}' } else { b']' };
+                        if is_ws(buf.get(pos).copied()) {
+                            pos = ws_end(buf, pos);
+                        }
+                        if buf.get(pos) != Some(&close) {
+                            any |= level == 1;
+                            if object {
+                                pos = self.key_at(buf, pos)?;
+                            }
+                            continue 'value;
+                        }
+                        pos += 1;
+                        level -= 1;
+                        objects >>= 1;
+                        if level == 0 {
+                            break 'value;
+                        }
+                    }
+                    Some(b'-' | b'0'..=b'9') => pos = self.number_at(buf, pos)?,
+                    Some(b't') => pos = self.literal_at(pos, b"true")?,
+                    Some(b'f') => pos = self.literal_at(pos, b"false")?,
+                    Some(b'n') => pos = self.literal_at(pos, b"null")?,
+                    Some(b' ' | b'\n' | b'\r' | b'\t') => {
+                        pos = ws_end(buf, pos);
+                        continue 'value;
+                    }
+                    None => return Err(self.err_at(pos, "unexpected end of input")),
+                    Some(_) => return Err(self.err_at(pos, "expected a JSON value")),
+                }
             }
-            if let Some(open @ (b'{' | b'[')) = first {
-                self.pos += 1;
-                level += 1;
-                let object = open == b'{';
-                objects = (objects << 1) | u128::from(object);
-                let close = if object { b'}' } else { b']' };
-                if self.peek_byte() == Some(close) {
-                    self.pos += 1;
-                    level -= 1;
-                    objects >>= 1;
-                } else {
-                    any |= level == 1;
+            // After a value, with `level` >= 1: close containers until a `,`
+            // starts the next value.
+            loop {
+                let c = buf.get(pos).copied();
+                let object = objects & 1 != 0;
+                if c == Some(b',') {
+                    pos += 1;
                     if object {
-                        self.key()?;
+                        pos = self.key_at(buf, pos)?;
                     }
                     continue 'value;
                 }
-            }
-            // After a value: close containers until a `,` starts the next.
-            loop {
-                if level == 0 {
-                    return Ok(Val {
-                        kind: outer,
-                        start: start as u32,
-                        end: self.pos as u32,
-                        flag: any,
-                    });
-                }
-                let object = objects & 1 != 0;
-                match self.peek_byte() {
-                    Some(b',') => {
-                        self.pos += 1;
-                        if object {
-                            self.key()?;
-                        }
-                        continue 'value;
+                if c == Some(if object { b'}' } else { b']' }) {
+                    pos += 1;
+                    level -= 1;
+                    objects >>= 1;
+                    if level == 0 {
+                        break 'value;
                     }
-                    Some(b'}') if object => {}
-                    Some(b']') if !object => {}
-                    _ if object => return Err(self.err("expected `,` or `}`")),
-                    _ => return Err(self.err("expected `,` or `]`")),
+                } else if is_ws(c) {
+                    pos = ws_end(buf, pos);
+                } else if object {
+                    return Err(self.err_at(pos, "expected `,` or `}`"));
+                } else {
+                    return Err(self.err_at(pos, "expected `,` or `]`"));
                 }
-                self.pos += 1;
-                level -= 1;
-                objects >>= 1;
+            }
+        }
+        self.pos = pos;
+        Ok(Val {
+            kind: outer,
+            start: start as u32,
+            end: pos as u32,
+            flag: any,
+        })
+    }
+
+    /// [`Scanner::err`] at `pos`.
+    #[cold]
+    fn err_at(&mut self, pos: usize, what: &'static str) -> Stop {
+        self.pos = pos;
+        self.err(what)
+    }
+
+    /// For [`Scanner::container`]: skips the string whose opening quote is at
+    /// `start` in `buf` (the scanner's input) and returns the position after
+    /// it.
+    #[inline(always)]
+    fn skip_string(&mut self, buf: &'a [u8], start: usize) -> Result<usize, Stop> {
+        match close_quote(buf, start) {
+            Ok(close) => Ok(close + 1),
+            Err(next) => {
+                self.string_from(start, next)?;
+                Ok(self.pos)
             }
         }
     }
 
-    /// For [`Scanner::container`]: scans a scalar other than a string whose
-    /// first byte is `first`; checks the nesting limit for `{` and `[`
-    /// (opened by the caller) at depth `depth`.
+    /// For [`Scanner::container`]: an object member's key and the `:` after
+    /// it, from `pos` in `buf` (the scanner's input); the position after the
+    /// `:`.
     #[inline(always)]
-    fn container_value(&mut self, first: Option<u8>, depth: u32) -> Result<(), Stop> {
-        match first {
-            Some(b'{' | b'[') if depth >= MAX_DEPTH => Err(self.err("nesting too deep")),
-            Some(b'{' | b'[') => Ok(()),
-            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
-            Some(b't') => self.literal(b"true", Kind::True).map(drop),
-            Some(b'f') => self.literal(b"false", Kind::False).map(drop),
-            Some(b'n') => self.literal(b"null", Kind::Null).map(drop),
-            None => Err(self.err("unexpected end of input")),
-            Some(_) => Err(self.err("expected a JSON value")),
+    fn key_at(&mut self, buf: &'a [u8], mut pos: usize) -> Result<usize, Stop> {
+        if buf.get(pos) != Some(&b'"') {
+            if is_ws(buf.get(pos).copied()) {
+                pos = ws_end(buf, pos);
+            }
+            if buf.get(pos) != Some(&b'"') {
+                return Err(self.err_at(pos, "expected a string key"));
+            }
         }
+        pos = self.skip_string(buf, pos)?;
+        if buf.get(pos) != Some(&b':') {
+            if is_ws(buf.get(pos).copied()) {
+                pos = ws_end(buf, pos);
+            }
+            if buf.get(pos) != Some(&b':') {
+                return Err(self.err_at(pos, "expected `:`"));
+            }
+        }
+        Ok(pos + 1)
+    }
+
+    /// For [`Scanner::container`]: the literal `word` at `pos`; the position
+    /// after it.
+    #[inline(always)]
+    fn literal_at(&mut self, pos: usize, word: &'static [u8]) -> Result<usize, Stop> {
+        if self.buf.get(pos..pos + word.len()) != Some(word) {
+            return Err(self.err_at(pos, "invalid literal"));
+        }
+        Ok(pos + word.len())
     }
 
     /// An object member's key and the `:` after it.
@@ -568,15 +669,7 @@ impl<'a> Scanner<'a> {
     #[inline(always)]
     fn string(&mut self) -> Result<Val, Stop> {
         let start = self.pos;
-        // Up to three blocks inline: most strings are shorter than 48 bytes.
-        let found = match quick_close(self.buf, start + 1) {
-            Err(next) if next == start + 17 => match quick_close(self.buf, next) {
-                Err(next) if next == start + 33 => quick_close(self.buf, next),
-                other => other,
-            },
-            other => other,
-        };
-        match found {
+        match close_quote(self.buf, start) {
             Ok(close) => {
                 self.pos = close + 1;
                 Ok(Val {
@@ -685,42 +778,10 @@ impl<'a> Scanner<'a> {
         value.ok_or_else(|| self.err("invalid \\u escape"))
     }
 
-    fn digits(&mut self) -> usize {
-        let from = self.pos;
-        while let Some(b'0'..=b'9') = self.buf.get(self.pos) {
-            self.pos += 1;
-        }
-        self.pos - from
-    }
-
     #[inline(always)]
     fn number(&mut self) -> Result<Val, Stop> {
         let start = self.pos;
-        if self.buf.get(self.pos) == Some(&b'-') {
-            self.pos += 1;
-        }
-        match self.buf.get(self.pos) {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => {
-                self.digits();
-            }
-            _ => return Err(self.err("invalid number")),
-        }
-        if self.buf.get(self.pos) == Some(&b'.') {
-            self.pos += 1;
-            if self.digits() == 0 {
-                return Err(self.err("invalid number fraction"));
-            }
-        }
-        if let Some(b'e' | b'E') = self.buf.get(self.pos) {
-            self.pos += 1;
-            if let Some(b'+' | b'-') = self.buf.get(self.pos) {
-                self.pos += 1;
-            }
-            if self.digits() == 0 {
-                return Err(self.err("invalid number exponent"));
-            }
-        }
+        self.pos = self.number_at(self.buf, start)?;
         Ok(Val {
             kind: Kind::Number,
             start: start as u32,
@@ -729,12 +790,43 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// The number at `pos` in `buf` (the scanner's input); the position
+    /// after it.
+    #[inline(always)]
+    fn number_at(&mut self, buf: &'a [u8], mut pos: usize) -> Result<usize, Stop> {
+        if buf.get(pos) == Some(&b'-') {
+            pos += 1;
+        }
+        match buf.get(pos) {
+            Some(b'0') => pos += 1,
+            Some(b'1'..=b'9') => pos = digits_end(buf, pos + 1),
+            _ => return Err(self.err_at(pos, "invalid number")),
+        }
+        if buf.get(pos) == Some(&b'.') {
+            pos += 1;
+            let end = digits_end(buf, pos);
+            if end == pos {
+                return Err(self.err_at(pos, "invalid number fraction"));
+            }
+            pos = end;
+        }
+        if let Some(b'e' | b'E') = buf.get(pos) {
+            pos += 1;
+            if let Some(b'+' | b'-') = buf.get(pos) {
+                pos += 1;
+            }
+            let end = digits_end(buf, pos);
+            if end == pos {
+                return Err(self.err_at(pos, "invalid number exponent"));
+            }
+            pos = end;
+        }
+        Ok(pos)
+    }
+
     fn literal(&mut self, word: &'static [u8], kind: Kind) -> Result<Val, Stop> {
         let start = self.pos;
-        if self.buf.get(self.pos..self.pos + word.len()) != Some(word) {
-            return Err(self.err("invalid literal"));
-        }
-        self.pos += word.len();
+        self.pos = self.literal_at(start, word)?;
         Ok(Val {
             kind,
             start: start as u32,
@@ -742,6 +834,15 @@ impl<'a> Scanner<'a> {
             flag: false,
         })
     }
+}
+
+/// The first position at or after `pos` that does not hold a digit.
+#[inline(always)]
+fn digits_end(buf: &[u8], mut pos: usize) -> usize {
+    while let Some(b'0'..=b'9') = buf.get(pos) {
+        pos += 1;
+    }
+    pos
 }
 
 /// Validates a whole document: UTF-8, one JSON value, nothing after it.
@@ -1181,6 +1282,156 @@ mod tests {
         ] {
             assert!(validate(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    /// The positions of `doc` between two tokens (or at either end), where
+    /// JSON admits whitespace.
+    fn token_boundaries(doc: &[u8]) -> Vec<usize> {
+        let structural = |c: u8| b"{}[]:,".contains(&c);
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut out = vec![0];
+        for (i, &c) in doc.iter().enumerate() {
+            let was_in_string = in_string;
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if c == b'\\' {
+                    escaped = true;
+                } else if c == b'"' {
+                    in_string = false;
+                }
+            } else if c == b'"' {
+                in_string = true;
+            }
+            let next = doc.get(i + 1).copied();
+            let ends_token = structural(c) || (was_in_string && !in_string);
+            if !in_string && (ends_token || next.is_none_or(|n| structural(n) || n == b'"')) {
+                out.push(i + 1);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn skipped_containers_take_whitespace_at_every_token_boundary() {
+        let doc = r#"{"a":{"k":"v","n":-1.5e3,"e":{},"l":[],"t":[true,false,null,"s\"",{"x":[0]}]},"b":[1,{"c":"d"}]}"#;
+        for ws in [" ", "\n", "\t\r", "         ", " \n        \t"] {
+            for at in token_boundaries(doc.as_bytes()) {
+                let text = format!("{}{ws}{}", &doc[..at], &doc[at..]);
+                let v = validate(text.as_bytes());
+                assert!(v.is_ok(), "{text:?}: {v:?}");
+                let mut scratch = Vec::new();
+                let a = member(text.as_bytes(), v.unwrap(), b"a", &mut scratch).unwrap();
+                assert!(a.kind == Kind::Object && a.flag, "{text:?}");
+                let raw = a.raw(text.as_bytes());
+                assert!(raw.starts_with(b"{") && raw.ends_with(b"}"), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn skipped_containers_report_errors_where_they_are() {
+        // (document, what, offset): the error offset is that of the byte
+        // that is wrong, after any whitespace before it.
+        let cases: [(&[u8], &str, usize); 14] = [
+            (br#"[{"b" 1}]"#, "expected `:`", 6),
+            (br#"[{"b"  :1,  }]"#, "expected a string key", 12),
+            (br#"[{"b":1 2}]"#, "expected `,` or `}`", 8),
+            (br#"[[1 , 2 3]]"#, "expected `,` or `]`", 8),
+            (br#"[{"b":1]]"#, "expected `,` or `}`", 7),
+            (br#"[{ 1:2}]"#, "expected a string key", 3),
+            (br#"[[1,]]"#, "expected a JSON value", 4),
+            (br#"[[1,  "#, "unexpected end of input", 6),
+            (br#"[{"b":"#, "unexpected end of input", 6),
+            (br#"[[tru]]"#, "invalid literal", 2),
+            (br#"[[-x]]"#, "invalid number", 3),
+            (br#"[[1.]]"#, "invalid number fraction", 4),
+            (br#"[[1e+]]"#, "invalid number exponent", 5),
+            (b"[[\"a\x01\"]]", "control character in string", 4),
+        ];
+        for (doc, what, offset) in cases {
+            let e = validate(doc).unwrap_err();
+            assert_eq!((e.what, e.offset), (what, offset), "{doc:?}");
+            assert!(serde_json::from_slice::<serde_json::Value>(doc).is_err());
+        }
+    }
+
+    #[test]
+    fn numbers_and_literals_at_the_end_of_input() {
+        for text in [
+            "[0",
+            "[-0",
+            "[12",
+            "[1.5",
+            "[1e5",
+            "[1E+5",
+            "[-1.25e-3",
+            "[true",
+            "[null",
+            "[false",
+            "{\"a\":7",
+            "{\"a\":[7",
+            "[1.",
+            "[1e",
+            "[1e-",
+            "[-",
+            "[tr",
+            "[0.0",
+        ] {
+            // Cut off inside the container: never accepted.
+            assert!(validate(text.as_bytes()).is_err(), "{text:?}");
+            let closed = if text.starts_with("{\"a\":[") {
+                format!("{text}]}}")
+            } else if text.starts_with('{') {
+                format!("{text}}}")
+            } else {
+                format!("{text}]")
+            };
+            assert_eq!(
+                validate(closed.as_bytes()).is_ok(),
+                serde_json::from_str::<serde_json::Value>(&closed).is_ok(),
+                "{closed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_limit_holds_inside_skipped_containers() {
+        let depth = MAX_DEPTH as usize;
+        // Objects and arrays alternating, as values of members and elements.
+        let nested = |n: usize| {
+            let mut open = String::new();
+            let mut close = String::new();
+            for i in 0..n {
+                if i % 2 == 0 {
+                    open.push_str("{\"k\": ");
+                    close.insert(0, '}');
+                } else {
+                    open.push_str("[1, ");
+                    close.insert(0, ']');
+                }
+            }
+            (open, close)
+        };
+        let (open, close) = nested(depth);
+        assert!(validate(format!("{open}0{close}").as_bytes()).is_ok());
+        let (open, close) = nested(depth + 1);
+        let e = validate(format!("{open}0{close}").as_bytes()).unwrap_err();
+        assert_eq!(e.what, "nesting too deep");
+        // The offset is that of the first container beyond the limit.
+        let (inner, _) = nested(depth);
+        assert_eq!(e.offset, inner.len());
+        // A skipped container that starts deeper counts from there.
+        let (open, close) = nested(depth - 1);
+        let mut s = Scanner::at(open.as_bytes(), 0);
+        assert!(s.value(1).is_err());
+        let text = format!("{open}0{close}");
+        let mut s = Scanner::at(text.as_bytes(), 0);
+        assert!(s.value(1).is_ok());
+        let mut s = Scanner::at(text.as_bytes(), 0);
+        assert!(s.value(2).is_err());
+        assert_eq!(s.error().what, "nesting too deep");
     }
 
     proptest! {
