@@ -267,11 +267,30 @@ fn ws_end(buf: &[u8], mut pos: usize) -> usize {
 }
 
 /// The closing quote of the string opened at `start` when it is among the
-/// first 48 bytes after it, with nothing before it that needs a closer look
+/// first 47 bytes after it, with nothing before it that needs a closer look
 /// (most strings are that short); otherwise `Err` with a position before which
 /// no byte is special (see [`quick_close`]).
 #[inline(always)]
 fn close_quote(buf: &[u8], start: usize) -> Result<usize, usize> {
+    // The first block is loaded at the opening quote itself, with that quote
+    // masked out: callers have read it, so only the block's end needs a
+    // bounds check.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(chunk) = buf.get(start..).and_then(|b| b.first_chunk::<16>()) {
+        let mask = sse2::special_mask(chunk) & !1;
+        if mask == 0 {
+            return match quick_close(buf, start + 16) {
+                Err(next) if next == start + 32 => quick_close(buf, next),
+                other => other,
+            };
+        }
+        let i = mask.trailing_zeros() as usize & 15;
+        return if chunk[i] == b'"' {
+            Ok(start + i)
+        } else {
+            Err(start + i)
+        };
+    }
     match quick_close(buf, start + 1) {
         Err(next) if next == start + 17 => match quick_close(buf, next) {
             Err(next) if next == start + 33 => quick_close(buf, next),
@@ -1108,6 +1127,7 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         assert_eq!(find_special_sse2(buf, pos), want, "{buf:?} at {pos}");
         assert_eq!(find_special(buf, pos), want, "{buf:?} at {pos}");
+        check_close_quote(buf.get(pos..).unwrap_or_default());
         match quick_close(buf, pos) {
             Ok(close) => {
                 assert_eq!(close, want, "{buf:?} at {pos}");
@@ -1120,6 +1140,27 @@ mod tests {
                 let whole_block = cfg!(not(target_arch = "x86_64")) || pos + 16 <= buf.len();
                 let quote_first = want < buf.len() && buf[want] == b'"' && want < pos + 16;
                 assert!(!(whole_block && quote_first), "{buf:?} at {pos}");
+            }
+        }
+    }
+
+    /// [`close_quote`] on a string opened before `body`, against
+    /// [`first_special`].
+    fn check_close_quote(body: &[u8]) {
+        let mut buf = vec![b'"'];
+        buf.extend_from_slice(body);
+        let want = first_special(&buf, 1, true);
+        match close_quote(&buf, 0) {
+            Ok(close) => {
+                assert_eq!(close, want, "{buf:?}");
+                assert_eq!(buf[close], b'"');
+            }
+            Err(next) => {
+                assert!((1..=want).contains(&next), "{buf:?}: {next} > {want}");
+                // A closing quote within the first 47 bytes, with all 48
+                // bytes of the three blocks there, is found.
+                let quote_first = want < buf.len() && buf[want] == b'"' && want < 48;
+                assert!(!(buf.len() >= 49 && quote_first), "{buf:?}");
             }
         }
     }
