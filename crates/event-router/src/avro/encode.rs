@@ -269,14 +269,19 @@ impl Encoder<'_> {
                         } else {
                             ts.utc_nanos()
                         };
-                        checked_i64(nanos.div_euclid(unit.nanos()), "timestamp")?
+                        // i64 division when the nanoseconds fit (years
+                        // 1677..2262), the same result as the i128 one.
+                        match i64::try_from(nanos) {
+                            Ok(nanos) => nanos.div_euclid(unit.nanos() as i64),
+                            Err(_) => checked_i64(nanos.div_euclid(unit.nanos()), "timestamp")?,
+                        }
                     }
                     None => integer(v, timestamp_expected(*unit))?,
                 };
                 write_long(out, n);
             }
             Node::Uuid => match v.as_str() {
-                Some(s) if text::parse_uuid(s.as_bytes()).is_some() => write_str(out, s),
+                Some(s) if text::is_uuid(s.as_bytes()) => write_str(out, s),
                 Some(s) => return Err(AvroError::invalid(format!("`{s}` is not a UUID"))),
                 None => return Err(AvroError::mismatch("uuid (string)", v.kind())),
             },
@@ -537,6 +542,11 @@ impl Encoder<'_> {
                 let branch = branches.get(index).copied().unwrap_or(0);
                 let mark = out.len();
                 write_len(out, index);
+                if kind == JsonKind::Null {
+                    // The first branch for a null is the `null` type itself
+                    // (no other type takes one); its value is no bytes.
+                    return Ok(());
+                }
                 match self.encode(branch, v, out, depth) {
                     Ok(()) => return Ok(()),
                     Err(e) if matches!(self.plan.node(branch), Node::Array(_)) => return Err(e),
