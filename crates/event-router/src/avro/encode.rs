@@ -192,6 +192,23 @@ impl Encoder<'_> {
         Ok(())
     }
 
+    /// [`Self::encode`], with a string written without the call: strings
+    /// are the most common values of an event.
+    #[inline(always)]
+    fn value<'a, J: Json<'a>>(
+        &self,
+        id: NodeId,
+        v: J,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), AvroError> {
+        if let (Node::String, Some(s)) = (self.plan.node(id), v.as_str()) {
+            write_str(out, s);
+            return Ok(());
+        }
+        self.encode(id, v, out, depth)
+    }
+
     /// The fields of a record, in schema order. Members are matched to
     /// fields in one pass (the first member of a name wins) for records of
     /// up to [`RECORD_SLOTS`] fields; larger ones look each field up.
@@ -304,6 +321,7 @@ impl Encoder<'_> {
         Ok(())
     }
 
+    #[inline(always)]
     fn field<'a, J: Json<'a>>(
         &self,
         field: &Field,
@@ -318,7 +336,7 @@ impl Encoder<'_> {
             other => other,
         };
         if let Some(v) = value {
-            return self.encode(field.node, v, out, depth + 1);
+            return self.value(field.node, v, out, depth + 1);
         }
         match (self.mode, &field.default_bytes, &field.default) {
             (Mode::Event, Some(bytes), _) => {
@@ -547,7 +565,7 @@ impl Encoder<'_> {
                     // (no other type takes one); its value is no bytes.
                     return Ok(());
                 }
-                match self.encode(branch, v, out, depth) {
+                match self.value(branch, v, out, depth) {
                     Ok(()) => return Ok(()),
                     Err(e) if matches!(self.plan.node(branch), Node::Array(_)) => return Err(e),
                     // The search below tries the other branches.

@@ -921,3 +921,39 @@ fn timestamps_with_an_offset_and_far_from_the_epoch() {
     assert!(enc_view(millis, r#""2024-03-05T12:31:15+24:00""#).is_err());
     assert!(enc_view(millis, r#""2024-03-05T12:31:15+05:60""#).is_err());
 }
+
+#[test]
+fn strings_with_and_without_escapes_in_fields_and_unions() {
+    let schema = r#"{"type":"record","name":"S","fields":[
+        {"name":"s","type":"string"},
+        {"name":"u","type":["null","string"]},
+        {"name":"m","type":{"type":"map","values":"string"}}]}"#;
+    for (s, text) in [
+        ("plain", "plain"),
+        (r"tab\there", "tab\there"),
+        (r"\u00e9t\u00e9 \ud83d\ude00", "été 😀"),
+        ("", ""),
+        (r#"quote\"and\\slash"#, "quote\"and\\slash"),
+    ] {
+        let json = format!(r#"{{"s":"{s}","u":"{s}","m":{{"{s}":"{s}"}}}}"#);
+        let n = text.len() as i64;
+        let mut expected = Vec::new();
+        super::encode::write_long(&mut expected, n);
+        expected.extend_from_slice(text.as_bytes());
+        expected.push(2);
+        super::encode::write_long(&mut expected, n);
+        expected.extend_from_slice(text.as_bytes());
+        expected.push(2);
+        for _ in 0..2 {
+            super::encode::write_long(&mut expected, n);
+            expected.extend_from_slice(text.as_bytes());
+        }
+        expected.push(0);
+        assert_eq!(enc_view(schema, &json), Ok(expected.clone()), "{json}");
+        assert_eq!(enc(schema, &json), Ok(expected), "{json}");
+    }
+    // A string field still refuses what is no string.
+    let e = enc_view(schema, r#"{"s":1,"u":null,"m":{}}"#).unwrap_err();
+    assert!(e.contains("string"), "{e}");
+    assert!(enc_view(schema, r#"{"s":"a","u":2,"m":{}}"#).is_err());
+}
