@@ -192,8 +192,9 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    /// [`Self::encode`], with a string written without the call: strings
-    /// are the most common values of an event.
+    /// [`Self::encode`], with a string written without the call (strings
+    /// are the most common values of an event) and a union chosen without
+    /// the frame of `encode`.
     #[inline(always)]
     fn value<'a, J: Json<'a>>(
         &self,
@@ -202,9 +203,15 @@ impl Encoder<'_> {
         out: &mut Vec<u8>,
         depth: usize,
     ) -> Result<(), AvroError> {
-        if let (Node::String, Some(s)) = (self.plan.node(id), v.as_str()) {
-            write_str(out, s);
-            return Ok(());
+        match self.plan.node(id) {
+            Node::String => {
+                if let Some(s) = v.as_str() {
+                    write_str(out, s);
+                    return Ok(());
+                }
+            }
+            Node::Union(branches) => return self.union(id, branches, v, out, depth),
+            _ => {}
         }
         self.encode(id, v, out, depth)
     }
