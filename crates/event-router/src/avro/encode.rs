@@ -192,6 +192,30 @@ impl Encoder<'_> {
         Ok(())
     }
 
+    /// [`Self::encode`], with a string written without the call (strings
+    /// are the most common values of an event) and a union chosen without
+    /// the frame of `encode`.
+    #[inline(always)]
+    fn value<'a, J: Json<'a>>(
+        &self,
+        id: NodeId,
+        v: J,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), AvroError> {
+        match self.plan.node(id) {
+            Node::String => {
+                if let Some(s) = v.as_str() {
+                    write_str(out, s);
+                    return Ok(());
+                }
+            }
+            Node::Union(branches) => return self.union(id, branches, v, out, depth),
+            _ => {}
+        }
+        self.encode(id, v, out, depth)
+    }
+
     /// The fields of a record, in schema order. Members are matched to
     /// fields in one pass (the first member of a name wins) for records of
     /// up to [`RECORD_SLOTS`] fields; larger ones look each field up.
@@ -269,14 +293,19 @@ impl Encoder<'_> {
                         } else {
                             ts.utc_nanos()
                         };
-                        checked_i64(nanos.div_euclid(unit.nanos()), "timestamp")?
+                        // i64 division when the nanoseconds fit (years
+                        // 1677..2262), the same result as the i128 one.
+                        match i64::try_from(nanos) {
+                            Ok(nanos) => nanos.div_euclid(unit.nanos() as i64),
+                            Err(_) => checked_i64(nanos.div_euclid(unit.nanos()), "timestamp")?,
+                        }
                     }
                     None => integer(v, timestamp_expected(*unit))?,
                 };
                 write_long(out, n);
             }
             Node::Uuid => match v.as_str() {
-                Some(s) if text::parse_uuid(s.as_bytes()).is_some() => write_str(out, s),
+                Some(s) if text::is_uuid(s.as_bytes()) => write_str(out, s),
                 Some(s) => return Err(AvroError::invalid(format!("`{s}` is not a UUID"))),
                 None => return Err(AvroError::mismatch("uuid (string)", v.kind())),
             },
@@ -299,6 +328,7 @@ impl Encoder<'_> {
         Ok(())
     }
 
+    #[inline(always)]
     fn field<'a, J: Json<'a>>(
         &self,
         field: &Field,
@@ -313,7 +343,7 @@ impl Encoder<'_> {
             other => other,
         };
         if let Some(v) = value {
-            return self.encode(field.node, v, out, depth + 1);
+            return self.value(field.node, v, out, depth + 1);
         }
         match (self.mode, &field.default_bytes, &field.default) {
             (Mode::Event, Some(bytes), _) => {
@@ -537,7 +567,12 @@ impl Encoder<'_> {
                 let branch = branches.get(index).copied().unwrap_or(0);
                 let mark = out.len();
                 write_len(out, index);
-                match self.encode(branch, v, out, depth) {
+                if kind == JsonKind::Null {
+                    // The first branch for a null is the `null` type itself
+                    // (no other type takes one); its value is no bytes.
+                    return Ok(());
+                }
+                match self.value(branch, v, out, depth) {
                     Ok(()) => return Ok(()),
                     Err(e) if matches!(self.plan.node(branch), Node::Array(_)) => return Err(e),
                     // The search below tries the other branches.

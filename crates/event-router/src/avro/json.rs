@@ -21,7 +21,7 @@ use simd_json::prelude::*;
 use simd_json::{BorrowedValue, StaticNode};
 
 use super::error::AvroError;
-use super::schema::{FieldTable, JsonKind};
+use super::schema::{same_name, FieldTable, JsonKind};
 use crate::scan::{self, Kind, Scanner, Stop};
 
 /// A JSON value as the encoder reads it.
@@ -1211,7 +1211,9 @@ impl<'a> Json<'a> for At<'a> {
     /// The node index of the member's value; 0 (the root) for none.
     type Slot = u32;
 
-    /// One pass over the members, each key hashed once.
+    /// One pass over the members. Each key is first compared with the
+    /// field after the one the previous member matched (members usually
+    /// come in schema order), and hashed only when that differs.
     #[inline]
     fn find_fields(self, table: &FieldTable, slots: &mut [u32]) {
         if !table.indexed() {
@@ -1220,14 +1222,32 @@ impl<'a> Json<'a> for At<'a> {
             }
             return;
         }
+        let names = table.names();
+        let mut expected = 0;
         let _ = self.each_member(|i| {
-            if let Some(slot) = self
-                .key(i)
-                .and_then(|key| table.find(key))
-                .and_then(|field| slots.get_mut(field))
-            {
-                if *slot == 0 {
-                    *slot = i as u32 + 1;
+            let field = match self.view.node(i).item {
+                Item::Str {
+                    start,
+                    end,
+                    decoded: false,
+                } if names.get(expected).is_some_and(|name| {
+                    self.view
+                        .text
+                        .as_bytes()
+                        .get(start as usize..end as usize)
+                        .is_some_and(|key| same_name(key, name.as_bytes()))
+                }) =>
+                {
+                    Some(expected)
+                }
+                _ => self.key(i).and_then(|key| table.find(key)),
+            };
+            if let Some(field) = field {
+                expected = field + 1;
+                if let Some(slot) = slots.get_mut(field) {
+                    if *slot == 0 {
+                        *slot = i as u32 + 1;
+                    }
                 }
             }
             Ok::<(), ()>(())

@@ -205,11 +205,41 @@ impl FieldTable {
         let mut at = field_hash(key.as_bytes()) as usize & mask;
         loop {
             let index = usize::from(*self.slots.get(at)?).checked_sub(1)?;
-            if self.names.get(index).is_some_and(|n| **n == *key) {
+            if self
+                .names
+                .get(index)
+                .is_some_and(|n| same_name(n.as_bytes(), key.as_bytes()))
+            {
                 return Some(index);
             }
             at = (at + 1) & mask;
         }
+    }
+}
+
+/// `a == b`, for the short strings field names are: up to 16 bytes are
+/// compared as two overlapping words each, without a call to `memcmp`.
+#[inline]
+pub(crate) fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |s: &[u8], at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_le_bytes(w)
+    };
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -898,5 +928,22 @@ mod tests {
         );
         assert_eq!(decimal_params(&m(json!({"precision": 5})), Some(2)), None);
         assert_eq!(decimal_params(&m(json!({"precision": 1})), Some(0)), None);
+    }
+    #[test]
+    fn same_name_agrees_with_equality() {
+        let base: Vec<u8> = (b'a'..=b'z').collect();
+        for n in 0..=20 {
+            let a = &base[..n];
+            assert!(same_name(a, a));
+            for m in 0..=20 {
+                assert_eq!(same_name(a, &base[..m]), n == m, "{n} {m}");
+            }
+            // One byte different, at each position.
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] = b'-';
+                assert!(!same_name(a, &b), "{n} {at}");
+            }
+        }
     }
 }

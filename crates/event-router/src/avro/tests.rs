@@ -844,3 +844,116 @@ fn records_match_members_to_fields_by_name() {
     let one = r#"{"type":"record","name":"O","fields":[{"name":"ab","type":"long"}]}"#;
     assert_eq!(enc_view(one, r#"{"a\u0062":3}"#), Ok(vec![6]));
 }
+
+#[test]
+fn records_match_members_in_schema_order_and_out_of_it() {
+    let schema = r#"{"type":"record","name":"R","fields":[
+        {"name":"a","type":"long"},
+        {"name":"bb","type":"long","default":7},
+        {"name":"cc","type":"long"},
+        {"name":"dd","type":["null","string"],"default":null}]}"#;
+    let cases = [
+        // Schema order, all present.
+        (
+            r#"{"a":1,"bb":2,"cc":3,"dd":"x"}"#,
+            vec![2, 4, 6, 2, 2, b'x'],
+        ),
+        // Schema order with a member missing and members that are no field.
+        (
+            r#"{"z":0,"a":1,"cc":3,"zz":9,"dd":null}"#,
+            vec![2, 14, 6, 0],
+        ),
+        // Out of order.
+        (
+            r#"{"dd":"y","cc":3,"bb":2,"a":1}"#,
+            vec![2, 4, 6, 2, 2, b'y'],
+        ),
+        // A repeated member after its turn: the first wins.
+        (r#"{"a":1,"bb":2,"a":5,"cc":3}"#, vec![2, 4, 6, 0]),
+        (r#"{"a":1,"a":5,"bb":2,"cc":3,"bb":8}"#, vec![2, 4, 6, 0]),
+        // An escaped key in its schema position, and one out of it.
+        (r#"{"a":1,"\u0062b":2,"cc":3}"#, vec![2, 4, 6, 0]),
+        (r#"{"c\u0063":3,"a":1}"#, vec![2, 14, 6, 0]),
+        // A key that is a prefix or an extension of the expected name.
+        (r#"{"a":1,"b":4,"bbb":5,"cc":3}"#, vec![2, 14, 6, 0]),
+    ];
+    for (json, expected) in cases {
+        assert_eq!(enc_view(schema, json), Ok(expected.clone()), "{json}");
+        assert_eq!(enc(schema, json), Ok(expected), "{json}");
+    }
+    let e = enc_view(schema, r#"{"a":1,"bb":2,"dd":null}"#).unwrap_err();
+    assert!(e.contains("cc"), "{e}");
+}
+
+#[test]
+fn timestamps_with_an_offset_and_far_from_the_epoch() {
+    let millis = r#"{"type":"long","logicalType":"timestamp-millis"}"#;
+    let micros = r#"{"type":"long","logicalType":"timestamp-micros"}"#;
+    let nanos = r#"{"type":"long","logicalType":"timestamp-nanos"}"#;
+    let long = |n: i64| {
+        let mut out = Vec::new();
+        super::encode::write_long(&mut out, n);
+        Ok(out)
+    };
+    let utc = 1_709_641_875_655; // 2024-03-05T12:31:15.655Z
+    for (text, ms) in [
+        ("2024-03-05T12:31:15.655Z", utc),
+        ("2024-03-05T18:01:15.655+05:30", utc),
+        ("2024-03-05T07:31:15.655-05:00", utc),
+        ("2024-03-05T12:31:15.655-00:00", utc),
+        ("2024-03-05T12:31:15+00:00", utc - 655),
+        ("1969-12-31T23:59:59.999Z", -1),
+        ("0001-01-01T00:00:00Z", -62_135_596_800_000),
+        ("9999-12-31T23:59:59.999+01:00", 253_402_297_199_999),
+    ] {
+        let json = format!("\"{text}\"");
+        assert_eq!(enc_view(millis, &json), long(ms), "{text}");
+        assert_eq!(enc(millis, &json), long(ms), "{text}");
+        assert_eq!(enc_view(micros, &json), long(ms * 1000), "{text}");
+    }
+    // Nanoseconds beyond i64 are an error, not a wrapped value.
+    assert!(enc_view(nanos, r#""9999-12-31T23:59:59Z""#).is_err());
+    assert_eq!(
+        enc_view(nanos, r#""1969-12-31T23:59:59.999Z""#),
+        long(-1_000_000)
+    );
+    // Offsets out of range are no timestamps.
+    assert!(enc_view(millis, r#""2024-03-05T12:31:15+24:00""#).is_err());
+    assert!(enc_view(millis, r#""2024-03-05T12:31:15+05:60""#).is_err());
+}
+
+#[test]
+fn strings_with_and_without_escapes_in_fields_and_unions() {
+    let schema = r#"{"type":"record","name":"S","fields":[
+        {"name":"s","type":"string"},
+        {"name":"u","type":["null","string"]},
+        {"name":"m","type":{"type":"map","values":"string"}}]}"#;
+    for (s, text) in [
+        ("plain", "plain"),
+        (r"tab\there", "tab\there"),
+        (r"\u00e9t\u00e9 \ud83d\ude00", "été 😀"),
+        ("", ""),
+        (r#"quote\"and\\slash"#, "quote\"and\\slash"),
+    ] {
+        let json = format!(r#"{{"s":"{s}","u":"{s}","m":{{"{s}":"{s}"}}}}"#);
+        let n = text.len() as i64;
+        let mut expected = Vec::new();
+        super::encode::write_long(&mut expected, n);
+        expected.extend_from_slice(text.as_bytes());
+        expected.push(2);
+        super::encode::write_long(&mut expected, n);
+        expected.extend_from_slice(text.as_bytes());
+        expected.push(2);
+        for _ in 0..2 {
+            super::encode::write_long(&mut expected, n);
+            expected.extend_from_slice(text.as_bytes());
+        }
+        expected.push(0);
+        assert_eq!(enc_view(schema, &json), Ok(expected.clone()), "{json}");
+        assert_eq!(enc(schema, &json), Ok(expected), "{json}");
+    }
+    // A string field still refuses what is no string.
+    let e = enc_view(schema, r#"{"s":1,"u":null,"m":{}}"#).unwrap_err();
+    assert!(e.contains("string"), "{e}");
+    assert!(enc_view(schema, r#"{"s":"a","u":2,"m":{}}"#).is_err());
+}

@@ -151,14 +151,27 @@ fn parse_timestamp_any(s: &[u8]) -> Option<Timestamp> {
     })
 }
 
-/// The common form, `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`
-/// (what JavaScript's `toISOString` writes), in one pass; `None` for
-/// anything else, which [`parse_timestamp`] then reads in full.
+/// The common forms, `YYYY-MM-DDTHH:MM:SS[.sss]` followed by `Z` (what
+/// JavaScript's `toISOString` writes) or by `+HH:MM`/`-HH:MM`, in one pass;
+/// `None` for anything else, which [`parse_timestamp`] then reads in full.
 #[inline]
 fn parse_timestamp_utc(s: &[u8]) -> Option<Timestamp> {
+    let (s, offset_secs) = match s {
+        [rest @ .., b'Z'] => (rest, 0),
+        [rest @ .., sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (hours, minutes) = (two(*h1, *h2)?, two(*m1, *m2)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            // At most 86,340: fits.
+            let secs = (hours * 3600 + minutes * 60) as i32;
+            (rest, if *sign == b'-' { -secs } else { secs })
+        }
+        _ => return None,
+    };
     let (head, millis) = match s {
-        [head @ .., b'Z'] if head.len() == 19 => (head, 0),
-        [head @ .., b'.', a, b, c, b'Z'] if head.len() == 19 => {
+        head if head.len() == 19 => (head, 0),
+        [head @ .., b'.', a, b, c] if head.len() == 19 => {
             (head, two(*a, *b)? * 10 + two(b'0', *c)?)
         }
         _ => return None,
@@ -193,7 +206,7 @@ fn parse_timestamp_utc(s: &[u8]) -> Option<Timestamp> {
     let nanos_of_day = secs * 1_000_000_000 + i64::from(millis) * 1_000_000;
     Some(Timestamp {
         wall_nanos: i128::from(days) * NANOS_PER_DAY + i128::from(nanos_of_day),
-        offset_secs: Some(0),
+        offset_secs: Some(offset_secs),
     })
 }
 
@@ -205,6 +218,30 @@ fn two(a: u8, b: u8) -> Option<u32> {
 }
 
 /// Parses a canonical UUID, `8-4-4-4-12` hex digits (either case).
+/// Whether `s` is a canonical UUID, as [`parse_uuid`] reads it, without
+/// building its bytes: four dashes in place and a table lookup per digit.
+pub(crate) fn is_uuid(s: &[u8]) -> bool {
+    const HEX: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            table[c] = (c as u8).is_ascii_hexdigit();
+            c += 1;
+        }
+        table
+    };
+    let [a @ .., b'-', b0, b1, b2, b3, b'-', c0, c1, c2, c3, b'-', d0, d1, d2, d3, b'-', e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11] =
+        s
+    else {
+        return false;
+    };
+    a.len() == 8
+        && a.iter()
+            .chain([b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3])
+            .chain([e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11])
+            .all(|&c| HEX[usize::from(c)])
+}
+
 pub(crate) fn parse_uuid(s: &[u8]) -> Option<[u8; 16]> {
     if s.len() != 36 {
         return None;
@@ -422,19 +459,13 @@ fn short_decimal(
     Some(Ok(()))
 }
 
-/// Minimal big-endian two's complement of `v`.
+/// Minimal big-endian two's complement of `v`: as many bytes as its
+/// significant bits and a sign bit need.
 fn write_i128(v: i128, out: &mut Vec<u8>) {
+    let magnitude_bits = 128 - (v ^ (v >> 127)).leading_zeros() as usize;
+    let len = (magnitude_bits + 1).div_ceil(8);
     let bytes = v.to_be_bytes();
-    let mut start = 0;
-    while start + 1 < bytes.len() {
-        let (b, next) = (bytes[start], bytes[start + 1]);
-        if (b == 0x00 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(&bytes[bytes.len() - len..]);
 }
 
 /// Writes the ASCII decimal `digits` (no leading zeros; empty means zero),
@@ -563,6 +594,22 @@ mod tests {
         assert!(parse_uuid(b"4bb69e26b5a6446aa140dbb6263369c9").is_none());
         assert!(parse_uuid(b"4bb69e26-b5a6-446a-a140-dbb6263369cg").is_none());
         assert!(parse_uuid(b"4bb69e26-b5a6-446a-a140_dbb6263369c9").is_none());
+        // The check without bytes agrees, for every byte at every place.
+        let valid = b"4bb69e26-b5a6-446a-a140-dbb6263369c9";
+        for at in 0..valid.len() {
+            for c in 0..=255u8 {
+                let mut s = valid.to_vec();
+                s[at] = c;
+                assert_eq!(is_uuid(&s), parse_uuid(&s).is_some(), "{at} {c}");
+            }
+        }
+        for len in 0..40 {
+            let s = vec![b'a'; len];
+            assert_eq!(is_uuid(&s), parse_uuid(&s).is_some(), "{len}");
+            let mut s = valid.to_vec();
+            s.resize(len, b'0');
+            assert_eq!(is_uuid(&s), parse_uuid(&s).is_some(), "{len}");
+        }
     }
 
     #[test]
@@ -628,6 +675,9 @@ mod tests {
             let digits = v.unsigned_abs().to_string();
             let digits = digits.trim_start_matches('0');
             write_twos_complement(v < 0, digits.as_bytes(), &mut out);
+            let mut direct = Vec::new();
+            write_i128(v, &mut direct);
+            assert_eq!(direct, out, "{v}");
             let full = v.to_be_bytes();
             let minimal = full.len() - out.len();
             assert_eq!(&full[minimal..], &out[..], "{v}");
@@ -645,15 +695,19 @@ mod tests {
         /// declines (rather than misreads) anything near it.
         #[test]
         fn utc_fast_path_agrees_with_the_full_parser(
-            s in "[0-9]{4}-[01][0-9]-[0-3][0-9][Tt ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9x]{1,4})?[Zz+x]?",
+            s in "[0-9]{4}-[01][0-9]-[0-3][0-9][Tt ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9x]{1,4})?([Zz+x]|[+-][0-2][0-9]:?[0-6][0-9])?",
             year in 0u32..10_000,
             month in 0u32..14,
             day in 0u32..33,
             hms in (0u32..25, 0u32..61, 0u32..62),
             millis in proptest::option::of(0u32..1000),
+            offset in proptest::option::of((proptest::bool::ANY, 0u32..25, 0u32..61)),
         ) {
+            let zone = offset.map_or("Z".to_string(), |(minus, h, m)| {
+                format!("{}{h:02}:{m:02}", if minus { '-' } else { '+' })
+            });
             let built = format!(
-                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{}Z",
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{}{zone}",
                 hms.0, hms.1, hms.2,
                 millis.map_or(String::new(), |m| format!(".{m:03}")),
             );
@@ -663,7 +717,8 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(parse_timestamp(text), parse_timestamp_any(text));
             }
-            let valid = (1..=12).contains(&month) && (1..=28).contains(&day) && hms.0 < 24 && hms.1 < 60 && hms.2 <= 60;
+            let valid = (1..=12).contains(&month) && (1..=28).contains(&day) && hms.0 < 24 && hms.1 < 60 && hms.2 <= 60
+                && offset.is_none_or(|(_, h, m)| h < 24 && m < 60);
             if valid {
                 proptest::prop_assert!(parse_timestamp_utc(built.as_bytes()).is_some());
             }
