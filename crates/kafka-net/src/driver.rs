@@ -156,17 +156,20 @@ impl Producer {
     /// [`Self::send_wait`]), or too large, or the producer failed or is
     /// closed.
     pub fn send(&self, record: RecordRef<'_>) -> Result<Delivery, Error> {
-        if self.shared.closing.get() {
-            return Err(Error::Closed);
-        }
-        let id = self.shared.core.borrow_mut().append(record, Instant::now)?;
+        let id = self.send_detached(record)?;
+        Ok(self.track(id))
+    }
+
+    /// The [`Delivery`] of the record appended under `id`. The outcome is
+    /// recorded by the driver task, which runs only once the caller yields,
+    /// so registering after the append misses nothing.
+    fn track(&self, id: DeliveryId) -> Delivery {
         self.shared.waiting.borrow_mut().insert(id);
-        self.shared.wake_for_send();
-        Ok(Delivery {
+        Delivery {
             shared: self.shared.clone(),
             id,
             done: false,
-        })
+        }
     }
 
     /// As [`Self::send`], with the value given as parts written one after
@@ -177,21 +180,8 @@ impl Producer {
         record: RecordRef<'_>,
         value_parts: &[&[u8]],
     ) -> Result<Delivery, Error> {
-        if self.shared.closing.get() {
-            return Err(Error::Closed);
-        }
-        let id = self
-            .shared
-            .core
-            .borrow_mut()
-            .append_parts(record, value_parts, Instant::now)?;
-        self.shared.waiting.borrow_mut().insert(id);
-        self.shared.wake_for_send();
-        Ok(Delivery {
-            shared: self.shared.clone(),
-            id,
-            done: false,
-        })
+        let id = self.send_parts_detached(record, value_parts)?;
+        Ok(self.track(id))
     }
 
     /// As [`Self::send`], but when the buffer is full waits until earlier
