@@ -1137,3 +1137,39 @@ fn output_is_reused_across_calls() {
     assert_eq!(text(out.record(0).unwrap().key()), Some("c"));
     assert_eq!(router.stats().events, 3);
 }
+
+#[test]
+fn avro_router_rejects_bad_bodies_and_then_encodes_as_a_fresh_one() {
+    // A router with schemas indexes each body during its validating scan;
+    // bodies the scan rejects (invalid UTF-8 in a string, or anywhere, or
+    // cut short) are dead-lettered as by a router without schemas, and
+    // leave nothing behind for the next body.
+    let config = avro_cfg(&["schema001"], true);
+    let good = complete_rudderstack_event("schema001");
+    let mut fresh = Router::new(&config, 1).unwrap();
+    let expected = route_with(&mut fresh, &good);
+    assert!(!only(&expected).is_dead_letter());
+    let expected = only(&expected).value_to_vec();
+
+    let mut router = Router::new(&config, 1).unwrap();
+    let cut = &good[..good.len() / 2];
+    let bad: [&[u8]; 4] = [
+        b"{\"type\":\"identify\",\"userId\":\"\xff\"}",
+        b"{\"type\":\"track\",\"event\":\"E\",\"userId\":\"u\",\"x\":\"\xc3\x28\"}",
+        b"{\"type\":\"track\",\xe2\x82\xac\"event\":\"E\",\"userId\":\"u\"}",
+        cut.as_bytes(),
+    ];
+    for body in bad {
+        let mut out = Routed::new();
+        router.route(Bytes::copy_from_slice(body), now(), &mut out);
+        out.verify().unwrap();
+        let r = only(&out);
+        assert_eq!(text(r.header("dlq_reason")), Some("invalid_json"));
+        let error = value_json(&r)["error"].as_str().unwrap().to_owned();
+        if std::str::from_utf8(body).is_err() {
+            assert!(error.contains("invalid UTF-8"), "{error}");
+        }
+        let out = route_with(&mut router, &good);
+        assert_eq!(only(&out).value_to_vec(), expected);
+    }
+}
