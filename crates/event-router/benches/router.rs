@@ -12,71 +12,14 @@
 //! (minified, 789 bytes), and a batch body of 500 of them.
 
 use std::hint::black_box;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use event_router::avro::example::{TRACK_EVENT, TRACK_SCHEMA};
-use event_router::{AvroSchemaConfig, EventType, Routed, Router, RouterConfig};
+use event_router::{Routed, Router};
 
-const BATCH: usize = 500;
-
-/// Drops the whitespace outside strings, as SDKs send events.
-fn minify(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if !c.is_whitespace() {
-            in_string = c == '"';
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn track_event() -> String {
-    minify(TRACK_EVENT)
-}
-
-fn batch_body() -> Bytes {
-    let mut body = String::from(r#"{"batch":["#);
-    for i in 0..BATCH {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&track_event());
-    }
-    body.push_str(r#"],"sentAt":"2024-03-05T12:31:19.002Z"}"#);
-    Bytes::from(body)
-}
-
-fn json_config() -> RouterConfig {
-    let mut c = RouterConfig::new("events");
-    c.multi_topic = true;
-    c.track_topics
-        .insert("Order Completed".into(), "orders".into());
-    c.type_topics.insert(EventType::Identify, "users".into());
-    c
-}
-
-fn avro_config() -> RouterConfig {
-    let mut c = json_config();
-    c.avro.confluent_wire_format = true;
-    c.avro.schemas = vec![AvroSchemaConfig {
-        id: "1".into(),
-        schema: TRACK_SCHEMA.into(),
-    }];
-    c.avro.type_schemas.insert(EventType::Track, "1".into());
-    c
-}
+mod inputs;
+use inputs::{avro_config, batch_body, json_config, now, track_event, BATCH};
 
 fn copy_out(out: &Routed, batch: &mut Vec<u8>) {
     batch.clear();
@@ -95,7 +38,7 @@ fn copy_out(out: &Routed, batch: &mut Vec<u8>) {
 }
 
 fn bench(c: &mut Criterion) {
-    let now = UNIX_EPOCH + Duration::from_millis(1_709_641_879_002);
+    let now = now();
     let single = Bytes::from(track_event());
     assert!((500..=800).contains(&single.len()), "{}", single.len());
     let batch = batch_body();
