@@ -365,11 +365,8 @@ fn scan_member(
     if is(name, b"integrations") && s.peek() == Some(b'{') {
         let mut kafka = [None; 3];
         let v = s.object(depth, |k, v| {
-            match decoded(buf, k, scratch) {
-                b"Kafka" => kafka[0] = Some(v),
-                b"KAFKA" => kafka[1] = Some(v),
-                b"All" => kafka[2] = Some(v),
-                _ => {}
+            if let Some(slot) = integration_slot(decoded(buf, k, scratch)) {
+                kafka[slot] = Some(v);
             }
             Ok(())
         })?;
@@ -380,6 +377,18 @@ fn scan_member(
         view.record(name, v);
     }
     Ok(())
+}
+
+/// Where an `integrations` member the router reads goes in
+/// [`EventView::kafka`]: `Kafka`, `KAFKA`, then `All`.
+#[inline]
+fn integration_slot(name: &[u8]) -> Option<usize> {
+    match name {
+        b"Kafka" => Some(0),
+        b"KAFKA" => Some(1),
+        b"All" => Some(2),
+        _ => None,
+    }
 }
 
 /// [`scan_member`] that also appends the member's nodes to `b`.
@@ -402,11 +411,8 @@ fn scan_member_indexed(
             b.key(k);
             count += 1;
             let v = b.value(s, depth + 1)?;
-            match decoded(buf, k, scratch) {
-                b"Kafka" => kafka[0] = Some(v),
-                b"KAFKA" => kafka[1] = Some(v),
-                b"All" => kafka[2] = Some(v),
-                _ => {}
+            if let Some(slot) = integration_slot(decoded(buf, k, scratch)) {
+                kafka[slot] = Some(v);
             }
             Ok(())
         })?;
