@@ -649,14 +649,18 @@ mod tests {
         ));
     }
 
+    /// A config with a password and a private key in it.
+    const SECRET_CONFIG: &str =
+        "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+        'security.protocol'='sasl_ssl'\n'sasl.mechanism'='PLAIN'\n\
+        'sasl.username'='u'\n'sasl.password'='toml-password'\n\
+        'ssl.key.pem'='-----BEGIN PRIVATE KEY-----toml-key'\n\
+        'ssl.certificate.pem'='cert'\n[router]\ndefault_topic='e'\n";
+
     #[test]
     fn secrets_are_held_as_secrets_and_never_printed() {
         let s = load(
-            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
-             'security.protocol'='sasl_ssl'\n'sasl.mechanism'='PLAIN'\n\
-             'sasl.username'='u'\n'sasl.password'='toml-password'\n\
-             'ssl.key.pem'='-----BEGIN PRIVATE KEY-----toml-key'\n\
-             'ssl.certificate.pem'='cert'\n[router]\ndefault_topic='e'\n",
+            SECRET_CONFIG,
             &[("FORWARDER_KAFKA__SSL_KEY_PASSWORD", "env-key-password")],
         );
         // ssl.key.password is refused by the driver (encrypted keys are
@@ -666,11 +670,7 @@ mod tests {
         assert!(!e.contains("env-key-password"), "{e}");
 
         let s = load(
-            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
-             'security.protocol'='sasl_ssl'\n'sasl.mechanism'='PLAIN'\n\
-             'sasl.username'='u'\n'sasl.password'='toml-password'\n\
-             'ssl.key.pem'='-----BEGIN PRIVATE KEY-----toml-key'\n\
-             'ssl.certificate.pem'='cert'\n[router]\ndefault_topic='e'\n",
+            SECRET_CONFIG,
             &[("FORWARDER_KAFKA__SASL_PASSWORD", "env-password")],
         )
         .unwrap();
