@@ -128,16 +128,8 @@ impl Books {
         if dead.is_empty() {
             return;
         }
-        let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
-            return;
-        };
-        let found: Vec<u64> = dead
-            .range(lo.0..=hi.0)
-            .map(|(id, _)| *id)
-            .filter(|id| ids.contains(&DeliveryId(*id)))
-            .collect();
-        for id in found {
-            if let Some(meant_for) = dead.remove(&id) {
+        for id in ids {
+            if let Some(meant_for) = dead.remove(&id.0) {
                 if persisted {
                     meant_for.dead_lettered.fetch_add(1, RELAXED);
                 }
