@@ -14,7 +14,9 @@ use kafka_wire::messages::produce::{
     PartitionProduceData, ProduceRequest, ProduceResponse, TopicProduceData,
 };
 use kafka_wire::messages::{api_versions, init_producer_id, metadata, produce};
-use kafka_wire::record::{restamp, BatchBuilder, HeaderRef, ProducerFields, BATCH_HEADER_LEN};
+use kafka_wire::record::{
+    restamp, BatchBuilder, Compression, HeaderRef, ProducerFields, BATCH_HEADER_LEN,
+};
 use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
 
 use crate::config::{Acks, ProducerConfig};
@@ -1052,6 +1054,8 @@ impl Producer {
             None => BatchBuilder::with_capacity(capacity),
         };
         builder.set_attributes(Default::default());
+        // A compressed batch is checksummed over its compressed bytes.
+        builder.set_running_crc(self.compressor.codec() == Compression::None);
         // A new batch takes any record up to the largest batch (which the
         // caller's estimate already checked). An empty batch is never left
         // behind: on an error the builder is dropped.
@@ -2474,7 +2478,7 @@ mod tests {
     #[cfg(feature = "zstd")]
     fn compressed_seal_keeps_accounting_and_recycles_the_buffer() {
         use kafka_wire::compression::Decompressor;
-        use kafka_wire::record::{Compression, RecordBatch};
+        use kafka_wire::record::RecordBatch;
         let (mut p, now) = producer(&[("compression.type", "zstd")]);
         let ti = with_topic(&mut p, "t", 1);
         p.id_state = IdState::Ready;

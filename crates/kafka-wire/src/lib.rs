@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod compression;
+pub mod crc;
 pub mod error;
 pub mod error_code;
 pub mod frame;
