@@ -41,6 +41,7 @@ pub struct Consumed {
 pub fn consume(bootstrap: &str, topics: &[&str]) -> Vec<Consumed> {
     deps::ensure();
     let script = deps::workspace_root().join("tests/py/verify.py");
+    let start = std::time::Instant::now();
     let out = Command::new(deps::python())
         .arg(script)
         .arg("--bootstrap")
@@ -56,9 +57,13 @@ pub fn consume(bootstrap: &str, topics: &[&str]) -> Vec<Consumed> {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).expect("verify.py writes UTF-8");
+    let elapsed = start.elapsed();
     let mut lines = text.lines();
     let watermarks = lines.next().expect("watermark line");
-    eprintln!("verify.py: {watermarks}");
+    eprintln!(
+        "verify.py: {} records read in {elapsed:.1?}; {watermarks}",
+        lines.clone().count()
+    );
     lines
         .map(|line| {
             let v: Value = serde_json::from_str(line).expect("JSON line");
