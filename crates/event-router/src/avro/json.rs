@@ -2,9 +2,10 @@
 //! [`BorrowedValue`] and a [`JsonView`], an index of a JSON text built by the
 //! router's own scanner.
 //!
-//! A `JsonView` is a flat list of nodes in document order (each knows where
-//! its subtree ends), so building one allocates nothing once its buffers have
-//! grown, and strings without escapes are slices of the text. It reads JSON
+//! A `JsonView` is a flat list of nodes in document order (each knows how
+//! many nodes its subtree has), so building one allocates nothing once its
+//! buffers have grown, and strings without escapes are slices of the text.
+//! It reads JSON
 //! exactly as simd-json does, so both entry points encode the same bytes:
 //!
 //! - Integers are `u64` when not negative and `i64` when negative; an integer
@@ -205,8 +206,10 @@ pub struct JsonView {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct ViewNode {
     item: Item,
-    /// The index after this node's subtree.
-    next: u32,
+    /// The number of nodes in this node's subtree, itself included: the
+    /// next sibling is `size` nodes on. Relative, so that a subtree copied
+    /// elsewhere (an event out of a batch) needs no rewriting.
+    size: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -231,7 +234,7 @@ enum Item {
 
 const NULL_NODE: ViewNode = ViewNode {
     item: Item::Scalar(StaticNode::Null),
-    next: u32::MAX,
+    size: u32::MAX,
 };
 
 impl JsonView {
@@ -455,18 +458,15 @@ impl BodyIndex {
         let end = match self.body.get(root) {
             Some(ViewNode {
                 item: Item::Object(_),
-                next,
-            }) => *next as usize,
+                size,
+            }) => root + *size as usize,
             _ => return false,
         };
         let Some(nodes) = self.body.get(root..end) else {
             return false;
         };
-        let base = root as u32;
-        view.nodes.extend(nodes.iter().map(|n| ViewNode {
-            item: n.item,
-            next: n.next.saturating_sub(base),
-        }));
+        // Sizes are relative: the event's nodes are copied as they are.
+        view.nodes.extend_from_slice(nodes);
         // As in `JsonView::fill_event`: a space after each value.
         for (i, piece) in replace
             .iter()
@@ -614,14 +614,13 @@ impl Builder<'_> {
     }
 
     fn leaf(&mut self, item: Item) {
-        let next = self.nodes.len() as u32 + 1;
-        self.nodes.push(ViewNode { item, next });
+        self.nodes.push(ViewNode { item, size: 1 });
     }
 
     fn close(&mut self, at: usize, item: Item) {
-        let next = self.nodes.len() as u32;
+        let size = self.nodes.len().saturating_sub(at) as u32;
         if let Some(node) = self.nodes.get_mut(at) {
-            *node = ViewNode { item, next };
+            *node = ViewNode { item, size };
         }
     }
 
@@ -684,8 +683,8 @@ impl Quick<'_> {
         let (mut count, end) = match self.nodes.first() {
             Some(ViewNode {
                 item: Item::Object(n),
-                next,
-            }) => (*n, *next as usize),
+                size,
+            }) => (*n, *size as usize),
             _ => return Err(()),
         };
         for (name, json) in replace {
@@ -722,11 +721,11 @@ impl Quick<'_> {
         if self.pos != self.text.len() {
             return Err(());
         }
-        let next = self.nodes.len() as u32;
+        let size = self.nodes.len() as u32;
         let root = self.nodes.first_mut().ok_or(())?;
         *root = ViewNode {
             item: Item::Object(count),
-            next,
+            size,
         };
         Ok(())
     }
@@ -753,11 +752,11 @@ impl Quick<'_> {
             if key == Some(name) {
                 found = Some(i + 1);
             }
-            let next = self.nodes.get(i + 1)?.next as usize;
-            if next <= i {
+            let size = self.nodes.get(i + 1)?.size as usize;
+            if size == 0 {
                 return None;
             }
-            i = next;
+            i += 1 + size;
         }
         found
     }
@@ -920,14 +919,13 @@ impl Quick<'_> {
 
     #[inline]
     fn leaf(&mut self, item: Item) {
-        let next = self.nodes.len() as u32 + 1;
-        self.nodes.push(ViewNode { item, next });
+        self.nodes.push(ViewNode { item, size: 1 });
     }
 
     fn close(&mut self, at: usize, item: Item) {
-        let next = self.nodes.len() as u32;
+        let size = self.nodes.len().saturating_sub(at) as u32;
         if let Some(node) = self.nodes.get_mut(at) {
-            *node = ViewNode { item, next };
+            *node = ViewNode { item, size };
         }
     }
 }
@@ -1071,16 +1069,16 @@ impl<'a> At<'a> {
     fn each_member<E>(self, mut f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
         let node = self.node();
         if let Item::Object(_) = node.item {
-            let end = node.next as usize;
+            let end = self.i + node.size as usize;
             let mut i = self.i + 1;
             while i < end {
                 f(i)?;
                 // Past the key, then past the value's subtree.
-                let next = self.view.node(i + 1).next as usize;
-                if next <= i {
+                let size = self.view.node(i + 1).size as usize;
+                if size == 0 {
                     break;
                 }
-                i = next;
+                i += 1 + size;
             }
         }
         Ok(())
@@ -1164,17 +1162,17 @@ impl<'a> Json<'a> for At<'a> {
     fn elements<E>(self, mut f: impl FnMut(usize, Self) -> Result<(), E>) -> Result<(), E> {
         let node = self.node();
         if let Item::Array(_) = node.item {
-            let end = node.next as usize;
+            let end = self.i + node.size as usize;
             let mut i = self.i + 1;
             let mut index = 0;
             while i < end {
                 f(index, At { view: self.view, i })?;
                 index += 1;
-                let next = self.view.node(i).next as usize;
-                if next <= i {
+                let size = self.view.node(i).size as usize;
+                if size == 0 {
                     break;
                 }
-                i = next;
+                i += size;
             }
         }
         Ok(())
