@@ -23,7 +23,7 @@ use simd_json::{BorrowedValue, StaticNode};
 
 use super::error::AvroError;
 use super::schema::{same_name, FieldTable, JsonKind};
-use crate::scan::{self, Kind, Scanner, Stop};
+use crate::scan::{self, Kind, Scanner, Sink, Stop};
 
 /// A JSON value as the encoder reads it.
 pub(crate) trait Json<'a>: Copy {
@@ -365,6 +365,8 @@ impl JsonView {
             decoded: &mut self.decoded,
             number_error: None,
             lenient: false,
+            top: 0,
+            count: 0,
         };
         let built = builder.value(&mut s, 0).and_then(|_| s.finish());
         if let Some(what) = builder.number_error {
@@ -430,6 +432,8 @@ impl BodyIndex {
             decoded: &mut self.view.decoded,
             number_error: None,
             lenient: true,
+            top: 0,
+            count: 0,
         }
     }
 
@@ -519,66 +523,65 @@ pub(crate) struct Builder<'t> {
     /// Record a number out of range in `number_error` and go on (with a
     /// `null` node) rather than stop the scan.
     lenient: bool,
+    /// While [`Scanner::container_into`] reports to the builder: the node
+    /// of the innermost open container, and the nodes made directly inside
+    /// it so far. An open container's node holds the same two of the one
+    /// around it until it closes.
+    top: u32,
+    count: u32,
 }
 
 impl Builder<'_> {
     /// Scans one value with `s` (over the same text as the builder) and
     /// appends its nodes.
     pub(crate) fn value(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<scan::Val, Stop> {
-        let at = self.nodes.len();
-        let v = match s.peek() {
-            Some(b'{') => {
-                self.nodes.push(NULL_NODE);
-                let mut count = 0u32;
-                let v = s.object_with(depth, |s, key| {
-                    self.string(key);
-                    count += 1;
-                    self.value(s, depth + 1).map(|_| ())
-                })?;
-                self.close(at, Item::Object(count));
-                v
-            }
-            Some(b'[') => {
-                self.nodes.push(NULL_NODE);
-                let mut count = 0u32;
-                let v = s.array_with(depth, |s| {
-                    count += 1;
-                    self.value(s, depth + 1).map(|_| ())
-                })?;
-                self.close(at, Item::Array(count));
-                v
-            }
+        match s.peek() {
+            Some(b'{' | b'[') => self.container(s, depth),
             _ => {
                 let v = s.value(depth)?;
                 match v.kind {
                     Kind::String => self.string(v),
-                    Kind::Number => {
-                        let raw = self.text.get(v.start as usize..v.end as usize);
-                        let item = match raw.map(number) {
-                            Some(Ok(Some(n))) => Item::Scalar(n),
-                            Some(Ok(None)) => Item::Float {
-                                start: v.start,
-                                end: v.end,
-                            },
-                            Some(Err(what)) => {
-                                self.number_error = Some(what);
-                                if !self.lenient {
-                                    return Err(Stop);
-                                }
-                                Item::Scalar(StaticNode::Null)
-                            }
-                            None => Item::Scalar(StaticNode::Null),
-                        };
-                        self.leaf(item);
-                    }
+                    Kind::Number => self.number(v.start as usize, v.end as usize)?,
                     Kind::True => self.leaf(Item::Scalar(StaticNode::Bool(true))),
                     Kind::False => self.leaf(Item::Scalar(StaticNode::Bool(false))),
                     _ => self.leaf(Item::Scalar(StaticNode::Null)),
                 }
-                v
+                Ok(v)
             }
+        }
+    }
+
+    /// An object or array and everything in it, in one loop of the scanner
+    /// that reports each value to the builder (see [`Sink`]), rather than a
+    /// call per value.
+    #[inline(never)]
+    fn container(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<scan::Val, Stop> {
+        s.container_into(depth, self)
+    }
+
+    /// The node of the number `start..end` of the text (valid by the
+    /// grammar): an integer, a float kept as its text, or, out of range, an
+    /// error (a `null` node in a lenient builder).
+    #[inline(always)]
+    fn number(&mut self, start: usize, end: usize) -> Result<(), Stop> {
+        let raw = self.text.get(start..end);
+        let item = match raw.map(number) {
+            Some(Ok(Some(n))) => Item::Scalar(n),
+            Some(Ok(None)) => Item::Float {
+                start: start as u32,
+                end: end as u32,
+            },
+            Some(Err(what)) => {
+                self.number_error = Some(what);
+                if !self.lenient {
+                    return Err(Stop);
+                }
+                Item::Scalar(StaticNode::Null)
+            }
+            None => Item::Scalar(StaticNode::Null),
         };
-        Ok(v)
+        self.leaf(item);
+        Ok(())
     }
 
     /// Appends an object node whose members follow; returns it for
@@ -625,23 +628,92 @@ impl Builder<'_> {
     }
 
     fn string(&mut self, v: scan::Val) {
-        let buf = self.text.as_bytes();
-        let item = if v.escaped() {
-            let start = self.decoded.len() as u32;
-            scan::unescape_into(v.str_body(buf), self.decoded);
+        self.string_at(v.start as usize, v.end as usize, v.escaped());
+    }
+
+    /// The node of the string `start..end` of the text (quotes included).
+    #[inline(always)]
+    fn string_at(&mut self, start: usize, end: usize, escaped: bool) {
+        let item = if escaped {
+            let buf = self.text.as_bytes();
+            let from = self.decoded.len() as u32;
+            let body = buf
+                .get(start + 1..end.saturating_sub(1))
+                .unwrap_or_default();
+            scan::unescape_into(body, self.decoded);
             Item::Str {
-                start,
+                start: from,
                 end: self.decoded.len() as u32,
                 decoded: true,
             }
         } else {
             Item::Str {
-                start: v.start + 1,
-                end: v.end.saturating_sub(1),
+                start: start as u32 + 1,
+                end: (end as u32).saturating_sub(1),
                 decoded: false,
             }
         };
         self.leaf(item);
+    }
+}
+
+/// The builder as the scanner's [`Sink`]: one node per value and key. Each
+/// container counts the nodes made directly inside it (keys and values
+/// alike, so an object's members are half of them).
+impl Sink for Builder<'_> {
+    #[inline(always)]
+    fn open(&mut self, _object: bool) {
+        self.count += 1;
+        let at = self.nodes.len() as u32;
+        // Until it closes, the node keeps the state of the container around
+        // it.
+        self.nodes.push(ViewNode {
+            item: Item::Array(self.count),
+            size: self.top,
+        });
+        self.top = at;
+        self.count = 0;
+    }
+
+    #[inline(always)]
+    fn close(&mut self, object: bool) {
+        let at = self.top as usize;
+        let size = self.nodes.len().saturating_sub(at) as u32;
+        let count = self.count;
+        if let Some(node) = self.nodes.get_mut(at) {
+            if let Item::Array(outer) = node.item {
+                self.count = outer;
+            }
+            self.top = node.size;
+            node.item = if object {
+                Item::Object(count / 2)
+            } else {
+                Item::Array(count)
+            };
+            node.size = size;
+        }
+    }
+
+    #[inline(always)]
+    fn string(&mut self, start: usize, end: usize, escaped: bool) {
+        self.count += 1;
+        self.string_at(start, end, escaped);
+    }
+
+    #[inline(always)]
+    fn number(&mut self, start: usize, end: usize) -> Result<(), Stop> {
+        self.count += 1;
+        Builder::number(self, start, end)
+    }
+
+    #[inline(always)]
+    fn literal(&mut self, kind: Kind) {
+        self.count += 1;
+        self.leaf(Item::Scalar(match kind {
+            Kind::True => StaticNode::Bool(true),
+            Kind::False => StaticNode::Bool(false),
+            _ => StaticNode::Null,
+        }));
     }
 }
 
@@ -1498,6 +1570,53 @@ mod tests {
                 ("context", r#"{"ip":"1.2.3.4","library":{"name":"x"}}"#),
             ],
         );
+    }
+
+    #[test]
+    fn nested_containers_count_their_members_and_elements() {
+        let text = r#"{"a":[],"b":{},"c":[1,[2,3],{"d":[{}]}],"e":{"f":{"g":null},"h":"\u00e9"}}"#;
+        let mut view = JsonView::new();
+        view.parse(text.as_bytes()).unwrap();
+        let root = view.root().unwrap();
+        assert_eq!(root.object_len(), Some(4));
+        let len = |k: &str| {
+            let v = root.get(k).unwrap();
+            (v.array_len(), v.object_len())
+        };
+        assert_eq!(len("a"), (Some(0), None));
+        assert_eq!(len("b"), (None, Some(0)));
+        assert_eq!(len("c"), (Some(3), None));
+        assert_eq!(len("e"), (None, Some(2)));
+        assert_eq!(
+            rendered(&view).as_deref(),
+            Some(
+                r#"{4:"a"=[],"b"={0:},"c"=[Some(U64(1))|None,[Some(U64(2))|None,Some(U64(3))|None,],{1:"d"=[{0:},],},],"e"={2:"f"={1:"g"=Some(Null)|None,},"h"="é",},}"#
+            )
+        );
+        // The same through the quick pass.
+        let (quick, full) = both(text);
+        assert_eq!(quick.unwrap().nodes, full.unwrap().nodes);
+    }
+
+    #[test]
+    fn numbers_out_of_range_inside_containers_are_not_json() {
+        for (text, reason) in [
+            (r#"{"a":[1,{"b":1e400}]}"#, "number out of range"),
+            (r#"[[-1e400]]"#, "number out of range"),
+            (
+                r#"{"a":{"b":[18446744073709551616]}}"#,
+                "integer out of range",
+            ),
+            (r#"[0,-9223372036854775809]"#, "integer out of range"),
+        ] {
+            let mut view = JsonView::new();
+            let e = view.parse(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(reason), "{text}: {e}");
+            assert!(view.root().is_none(), "{text}");
+        }
+        let mut view = JsonView::new();
+        view.parse(br#"{"a":[18446744073709551615,-9223372036854775808,1.5e308]}"#)
+            .unwrap();
     }
 
     #[test]
