@@ -13,6 +13,8 @@
 //!
 //! Values the caller only skips (nested objects and arrays) are scanned by
 //! one loop with an explicit stack of open containers, not by recursion.
+//! The same loop reports every value in a container to a [`Sink`] for a
+//! caller that indexes it (the Avro view's builder).
 //! Nesting is limited to [`MAX_DEPTH`].
 //!
 //! # References

@@ -195,7 +195,7 @@ impl<'a> Json<'a> for &'a BorrowedValue<'_> {
 /// A JSON document indexed for [`super::AvroSchema::encode_view`]: the
 /// text, and one node per value (and per key) with its byte range.
 ///
-/// The encoder reads a view through a [`Doc`]: the view's nodes and the
+/// The encoder reads a view through a `Doc`: the view's nodes and the
 /// bytes they point into, which for the router's body index are the
 /// request body itself (not a copy of it) and the view's own text after it.
 ///
