@@ -829,21 +829,16 @@ impl Router {
 
     /// [`Router::scan_body`] that also indexes the body for the Avro encoder
     /// ([`BodyIndex`]), so that an Avro event's bytes are walked once.
+    ///
+    /// The body is not checked as UTF-8 first, nor copied: the scan checks
+    /// it (and errors are reported as by [`Router::scan_body`]), and the
+    /// index points into it.
     fn scan_body_indexed(&mut self, buf: &[u8]) -> Result<Option<EventView>, ScanError> {
-        let text = match std::str::from_utf8(buf) {
-            Ok(text) => text,
-            Err(e) => {
-                return Err(ScanError {
-                    offset: e.valid_up_to(),
-                    what: "invalid UTF-8",
-                })
-            }
-        };
         let mut s = Scanner::new(buf);
         if s.peek() != Some(b'{') {
             return match s.value(0).and_then(|_| s.finish()) {
                 Ok(()) => Ok(None),
-                Err(_) => Err(s.error()),
+                Err(_) => Err(scan::failure(buf, s.error())),
             };
         }
         let Work {
@@ -854,7 +849,7 @@ impl Router {
         } = &mut self.work;
         elems.clear();
         let mut top = EventView::default();
-        let mut b = body_index.start(text);
+        let mut b = body_index.start(buf);
         let root = b.open_object();
         let mut members = 0;
         let obj = s.object_with(0, |s, key| {
@@ -898,7 +893,7 @@ impl Router {
             top.node = Some(root as u32);
         }
         let Ok(obj) = obj.and_then(|obj| s.finish().map(|()| obj)) else {
-            return Err(s.error());
+            return Err(scan::failure(buf, s.error()));
         };
         body_index.end_body();
         top.obj = obj;
@@ -1398,7 +1393,7 @@ impl Router {
             }
         });
         out.chunks.truncate(chunk_start);
-        self.write_avro(out, schema, parsed, false)
+        self.write_avro(out, buf, schema, parsed, false)
     }
 
     /// [`Router::encode_avro`] without assembling the enriched JSON or
@@ -1450,6 +1445,7 @@ impl Router {
         let indexed = overlay
             && view.node.is_some_and(|node| {
                 self.work.body_index.fill_event(
+                    buf,
                     node as usize,
                     &replace[..n],
                     tail.unwrap_or_default(),
@@ -1459,22 +1455,24 @@ impl Router {
             return self.encode_avro(out, buf, chunk_start, schema);
         }
         out.chunks.truncate(chunk_start);
-        self.write_avro(out, schema, Ok(()), true)
+        self.write_avro(out, buf, schema, Ok(()), true)
     }
 
     /// Appends the datum of the document in the Avro view (the body index's
-    /// if `from_body`; the outcome of indexing it is `parsed`) as one chunk.
+    /// of `buf` if `from_body`; the outcome of indexing it is `parsed`) as
+    /// one chunk.
     fn write_avro(
         &self,
         out: &mut Routed,
+        buf: &[u8],
         schema: usize,
         parsed: Result<(), AvroError>,
         from_body: bool,
     ) -> Result<(), DlqReason> {
-        let view = if from_body {
-            self.work.body_index.view()
+        let doc = if from_body {
+            self.work.body_index.doc(buf)
         } else {
-            &self.work.avro_view
+            Some(self.work.avro_view.doc())
         };
         let Some(entry) = self.schemas.get(schema) else {
             return Err(DlqReason::UnknownSchema(String::new()));
@@ -1484,6 +1482,8 @@ impl Router {
             message,
         };
         parsed.map_err(|e| avro_error(e.to_string()))?;
+        let doc =
+            doc.ok_or_else(|| avro_error("internal: the body index is of another body".into()))?;
         let start = out.arena.len();
         if let (true, Some(id)) = (self.confluent, entry.wire_id) {
             out.arena.push(0);
@@ -1491,7 +1491,7 @@ impl Router {
         }
         entry
             .schema
-            .encode_view(view, &mut out.arena)
+            .encode_doc(&doc, &mut out.arena)
             .map_err(|e| avro_error(e.to_string()))?;
         out.chunks.push(Span::arena(start, out.arena.len()));
         Ok(())

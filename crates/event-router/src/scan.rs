@@ -13,6 +13,8 @@
 //!
 //! Values the caller only skips (nested objects and arrays) are scanned by
 //! one loop with an explicit stack of open containers, not by recursion.
+//! The same loop reports every value in a container to a [`Sink`] for a
+//! caller that indexes it (the Avro view's builder).
 //! Nesting is limited to [`MAX_DEPTH`].
 //!
 //! # References
@@ -313,6 +315,42 @@ pub(crate) struct Scanner<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stop;
 
+/// What [`Scanner::container_into`] reports of the values inside the
+/// container it scans, in document order. Positions are byte offsets into
+/// the scanner's input; string ranges include the quotes.
+pub(crate) trait Sink {
+    /// An object (`object`) or array opens at the cursor.
+    fn open(&mut self, object: bool);
+    /// The innermost open object or array closes.
+    fn close(&mut self, object: bool);
+    /// A string, or an object member's key: `start..end`, and whether its
+    /// contents hold a backslash escape.
+    fn string(&mut self, start: usize, end: usize, escaped: bool);
+    /// A number that passed the grammar. `Err` stops the scan (the sink
+    /// says why).
+    fn number(&mut self, start: usize, end: usize) -> Result<(), Stop>;
+    /// `true`, `false` or `null`.
+    fn literal(&mut self, kind: Kind);
+}
+
+/// The [`Sink`] of a container that is only validated and skipped.
+struct Skip;
+
+impl Sink for Skip {
+    #[inline(always)]
+    fn open(&mut self, _object: bool) {}
+    #[inline(always)]
+    fn close(&mut self, _object: bool) {}
+    #[inline(always)]
+    fn string(&mut self, _start: usize, _end: usize, _escaped: bool) {}
+    #[inline(always)]
+    fn number(&mut self, _start: usize, _end: usize) -> Result<(), Stop> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn literal(&mut self, _kind: Kind) {}
+}
+
 impl<'a> Scanner<'a> {
     /// A scanner at the start of `buf`. A value it accepts is valid UTF-8:
     /// strings are checked as they are skipped, and the grammar admits no
@@ -388,15 +426,39 @@ impl<'a> Scanner<'a> {
     }
 
     /// Scans the object or array at the cursor without reporting what is in
-    /// it: one loop over the whole value, with the kinds of the open
-    /// containers kept as bits, instead of a call per nested value.
+    /// it (see [`Scanner::walk`]).
+    #[inline(never)]
+    fn container(&mut self, depth: u32) -> Result<Val, Stop> {
+        self.walk(depth, &mut Skip)
+    }
+
+    /// Scans the object or array at the cursor (after optional whitespace)
+    /// like [`Scanner::value`], reporting each value and key inside it,
+    /// itself included, to `sink`.
+    #[inline(always)]
+    pub(crate) fn container_into<S: Sink>(
+        &mut self,
+        depth: u32,
+        sink: &mut S,
+    ) -> Result<Val, Stop> {
+        self.skip_ws();
+        match self.buf.get(self.pos) {
+            Some(b'{' | b'[') => self.walk(depth, sink),
+            _ => Err(self.err("expected an object or array")),
+        }
+    }
+
+    /// The object or array at the cursor: one loop over the whole value,
+    /// with the kinds of the open containers kept as bits, instead of a
+    /// call per nested value; what is in it goes to `sink` (nothing, for
+    /// [`Scanner::container`]).
     ///
     /// The position is kept in a local and stored only before calls that
     /// need it and on return, so the hot path works in registers. Each step
     /// tests the byte that minified JSON has there first (`"` for a key or
     /// value, `,` after a value) and whitespace only when that fails.
-    #[inline(never)]
-    fn container(&mut self, depth: u32) -> Result<Val, Stop> {
+    #[inline(always)]
+    fn walk<S: Sink>(&mut self, depth: u32, sink: &mut S) -> Result<Val, Stop> {
         let buf = self.buf;
         let start = self.pos;
         let outer = if buf.get(start) == Some(&b'{') {
@@ -419,7 +481,7 @@ impl<'a> Scanner<'a> {
             // so `level` is at least 1 after one.
             let c = buf.get(pos).copied();
             if c == Some(b'"') {
-                pos = self.skip_string(buf, pos)?;
+                pos = self.skip_string(buf, pos, sink)?;
             } else {
                 match c {
                     Some(open @ (b'{' | b'[')) => {
@@ -429,6 +491,7 @@ impl<'a> Scanner<'a> {
                         pos += 1;
                         level += 1;
                         let object = open == b'{';
+                        sink.open(object);
                         objects = (objects << 1) | u128::from(object);
                         let close = if object { b'}' } else { b']' };
                         if is_ws(buf.get(pos).copied()) {
@@ -437,10 +500,11 @@ impl<'a> Scanner<'a> {
                         if buf.get(pos) != Some(&close) {
                             any |= level == 1;
                             if object {
-                                pos = self.key_at(buf, pos)?;
+                                pos = self.key_at(buf, pos, sink)?;
                             }
                             continue 'value;
                         }
+                        sink.close(object);
                         pos += 1;
                         level -= 1;
                         objects >>= 1;
@@ -448,10 +512,25 @@ impl<'a> Scanner<'a> {
                             break 'value;
                         }
                     }
-                    Some(b'-' | b'0'..=b'9') => pos = self.number_at(buf, pos)?,
-                    Some(b't') => pos = self.literal_at(pos, b"true")?,
-                    Some(b'f') => pos = self.literal_at(pos, b"false")?,
-                    Some(b'n') => pos = self.literal_at(pos, b"null")?,
+                    Some(b'-' | b'0'..=b'9') => {
+                        let end = self.number_at(buf, pos)?;
+                        if sink.number(pos, end).is_err() {
+                            return Err(self.err_at(pos, "number out of range"));
+                        }
+                        pos = end;
+                    }
+                    Some(b't') => {
+                        pos = self.literal_at(pos, b"true")?;
+                        sink.literal(Kind::True);
+                    }
+                    Some(b'f') => {
+                        pos = self.literal_at(pos, b"false")?;
+                        sink.literal(Kind::False);
+                    }
+                    Some(b'n') => {
+                        pos = self.literal_at(pos, b"null")?;
+                        sink.literal(Kind::Null);
+                    }
                     Some(b' ' | b'\n' | b'\r' | b'\t') => {
                         pos = ws_end(buf, pos);
                         continue 'value;
@@ -468,11 +547,12 @@ impl<'a> Scanner<'a> {
                 if c == Some(b',') {
                     pos += 1;
                     if object {
-                        pos = self.key_at(buf, pos)?;
+                        pos = self.key_at(buf, pos, sink)?;
                     }
                     continue 'value;
                 }
                 if c == Some(if object { b'}' } else { b']' }) {
+                    sink.close(object);
                     pos += 1;
                     level -= 1;
                     objects >>= 1;
@@ -504,25 +584,39 @@ impl<'a> Scanner<'a> {
         self.err(what)
     }
 
-    /// For [`Scanner::container`]: skips the string whose opening quote is at
-    /// `start` in `buf` (the scanner's input) and returns the position after
-    /// it.
+    /// For [`Scanner::walk`]: skips the string whose opening quote is at
+    /// `start` in `buf` (the scanner's input), reports it to `sink` and
+    /// returns the position after it.
     #[inline(always)]
-    fn skip_string(&mut self, buf: &'a [u8], start: usize) -> Result<usize, Stop> {
+    fn skip_string<S: Sink>(
+        &mut self,
+        buf: &'a [u8],
+        start: usize,
+        sink: &mut S,
+    ) -> Result<usize, Stop> {
         match close_quote(buf, start) {
-            Ok(close) => Ok(close + 1),
+            Ok(close) => {
+                sink.string(start, close + 1, false);
+                Ok(close + 1)
+            }
             Err(next) => {
-                self.string_from(start, next)?;
+                let v = self.string_from(start, next)?;
+                sink.string(start, self.pos, v.flag);
                 Ok(self.pos)
             }
         }
     }
 
-    /// For [`Scanner::container`]: an object member's key and the `:` after
-    /// it, from `pos` in `buf` (the scanner's input); the position after the
-    /// `:`.
+    /// For [`Scanner::walk`]: an object member's key (reported to `sink`)
+    /// and the `:` after it, from `pos` in `buf` (the scanner's input); the
+    /// position after the `:`.
     #[inline(always)]
-    fn key_at(&mut self, buf: &'a [u8], mut pos: usize) -> Result<usize, Stop> {
+    fn key_at<S: Sink>(
+        &mut self,
+        buf: &'a [u8],
+        mut pos: usize,
+        sink: &mut S,
+    ) -> Result<usize, Stop> {
         if buf.get(pos) != Some(&b'"') {
             if is_ws(buf.get(pos).copied()) {
                 pos = ws_end(buf, pos);
@@ -531,7 +625,7 @@ impl<'a> Scanner<'a> {
                 return Err(self.err_at(pos, "expected a string key"));
             }
         }
-        pos = self.skip_string(buf, pos)?;
+        pos = self.skip_string(buf, pos, sink)?;
         if buf.get(pos) != Some(&b':') {
             if is_ws(buf.get(pos).copied()) {
                 pos = ws_end(buf, pos);
@@ -543,7 +637,7 @@ impl<'a> Scanner<'a> {
         Ok(pos + 1)
     }
 
-    /// For [`Scanner::container`]: the literal `word` at `pos`; the position
+    /// For [`Scanner::walk`]: the literal `word` at `pos`; the position
     /// after it.
     #[inline(always)]
     fn literal_at(&mut self, pos: usize, word: &'static [u8]) -> Result<usize, Stop> {

@@ -541,4 +541,20 @@ fn avro_route_encodes_enrichment_as_the_json_route_sends_it() {
     ));
     assert_eq!(v[0]["context"], json!({"ip": "e"}));
     assert_eq!(v[1].get("context"), None);
+    // Text that is not ASCII or has escapes, and floats, in the event's own
+    // members (read from the body) and in a batch context appended to an
+    // event without one (read from the enrichment after it).
+    let v = avro_matches_json(&format!(
+        r#"{{"batch":[
+            {{{e},"event":"caf\u00e9 é 😀","context":{{"é":"\"q\"","f":2.5e-3}}}},
+            {{{e},"event":"x\ny"}}
+        ],"context":{{"ñ":"ü 😀","g":-1.25,"esc":"a\\b\u0041","h":1e2}}}}"#
+    ));
+    assert_eq!(v[0]["event"], "café é 😀");
+    assert_eq!(v[1]["event"], "x\ny");
+    assert_eq!(
+        v[1]["context"],
+        json!({"ñ": "ü 😀", "g": -1.25, "esc": "a\\bA", "h": 100.0})
+    );
+    assert_eq!(v[0]["context"]["f"], 0.0025);
 }

@@ -1152,12 +1152,23 @@ fn avro_router_rejects_bad_bodies_and_then_encodes_as_a_fresh_one() {
     let expected = only(&expected).value_to_vec();
 
     let mut router = Router::new(&config, 1).unwrap();
+    let mut plain = Router::new(&cfg(), 1).unwrap();
     let cut = &good[..good.len() / 2];
-    let bad: [&[u8]; 4] = [
+    let bad: [&[u8]; 12] = [
         b"{\"type\":\"identify\",\"userId\":\"\xff\"}",
         b"{\"type\":\"track\",\"event\":\"E\",\"userId\":\"u\",\"x\":\"\xc3\x28\"}",
         b"{\"type\":\"track\",\xe2\x82\xac\"event\":\"E\",\"userId\":\"u\"}",
         cut.as_bytes(),
+        // Invalid UTF-8 in nested values, and after a grammar error.
+        b"{\"context\":{\"a\":[\"\xed\xa0\x80\"]},\"userId\":\"u\"}",
+        b"{\"context\":{\"\xc0\xaf\":1}}",
+        b"{\"context\":{\"a\":[1,]},\"x\":\"\xff\"}",
+        // Grammar errors inside nested containers.
+        b"{\"context\":{\"a\":[1,]}}",
+        b"{\"context\":{\"a\" 1}}",
+        b"{\"context\":{\"a\":[\"\\x\"]}}",
+        b"{\"context\":{\"a\":{\"b\":\"\x01\"}}}",
+        b"{\"batch\":[{\"context\":{\"a\":tru}}]}",
     ];
     for body in bad {
         let mut out = Routed::new();
@@ -1169,7 +1180,67 @@ fn avro_router_rejects_bad_bodies_and_then_encodes_as_a_fresh_one() {
         if std::str::from_utf8(body).is_err() {
             assert!(error.contains("invalid UTF-8"), "{error}");
         }
+        // The same error, at the same byte, as a router without schemas.
+        let mut json_out = Routed::new();
+        plain.route(Bytes::copy_from_slice(body), now(), &mut json_out);
+        let json_error = value_json(&only(&json_out))["error"].clone();
+        assert_eq!(value_json(&r)["error"], json_error);
         let out = route_with(&mut router, &good);
         assert_eq!(only(&out).value_to_vec(), expected);
+    }
+}
+
+#[test]
+fn avro_events_with_numbers_out_of_range_in_nested_values_are_dead_lettered() {
+    // The body index reads numbers as simd-json does: an integer beyond
+    // 64 bits or a float beyond f64, at any depth, makes the event not JSON
+    // for the encoder (even in a member its schema ignores), while the
+    // other events of the batch encode as a fresh router encodes them alone.
+    use event_router::avro::example::{TRACK_EVENT, TRACK_SCHEMA};
+    let mut config = cfg();
+    config.avro.schemas = vec![AvroSchemaConfig {
+        id: "1".into(),
+        schema: TRACK_SCHEMA.into(),
+    }];
+    config
+        .avro
+        .type_schemas
+        .insert(EventType::Track, "1".into());
+    let good: Value = serde_json::from_str(TRACK_EVENT).unwrap();
+    let expected = only(&route(&config, &good.to_string())).value_to_vec();
+    for (number, reason) in [
+        ("1e400", "number out of range"),
+        ("-1e400", "number out of range"),
+        ("18446744073709551616", "integer out of range"),
+        ("-9223372036854775809", "integer out of range"),
+    ] {
+        let bad = TRACK_EVENT.replace(
+            r#""locale": "en-GB","#,
+            &format!(r#""locale": "en-GB", "extra": [1, {{"deep": [{number}]}}],"#),
+        );
+        let body = format!(r#"{{"batch":[{good},{bad},{good}]}}"#);
+        let mut router = Router::new(&config, 7).unwrap();
+        let out = route_with(&mut router, &body);
+        let records: Vec<Record<'_>> = out.records().collect();
+        assert_eq!(records.len(), 3, "{number}");
+        assert_eq!(records[0].value_to_vec(), expected, "{number}");
+        assert_eq!(records[2].value_to_vec(), expected, "{number}");
+        assert_eq!(
+            text(records[1].header("dlq_reason")),
+            Some("avro_encoding"),
+            "{number}"
+        );
+        let error = value_json(&records[1])["error"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(error.contains(reason), "{number}: {error}");
+        // Alone, the same.
+        let out = route_with(&mut router, &bad);
+        let error = value_json(&only(&out))["error"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(error.contains(reason), "{number}: {error}");
     }
 }

@@ -45,9 +45,15 @@ fn write_len(out: &mut Vec<u8>, len: usize) {
 }
 
 #[inline]
-fn write_str(out: &mut Vec<u8>, s: &str) {
+fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     write_len(out, s.len());
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(s);
+}
+
+/// Text for an error message (the encoder's strings are valid UTF-8).
+#[cold]
+fn shown(s: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(s)
 }
 
 /// A JSON integer (or an integral float) as i64.
@@ -82,10 +88,10 @@ fn number<'a>(v: impl Json<'a>, expected: &'static str) -> Result<f64, AvroError
     if let Some(f) = v.cast_f64() {
         return Ok(f);
     }
-    match v.as_str() {
-        Some("NaN") => Ok(f64::NAN),
-        Some("Infinity") => Ok(f64::INFINITY),
-        Some("-Infinity") => Ok(f64::NEG_INFINITY),
+    match v.str_bytes() {
+        Some(b"NaN") => Ok(f64::NAN),
+        Some(b"Infinity") => Ok(f64::INFINITY),
+        Some(b"-Infinity") => Ok(f64::NEG_INFINITY),
         _ => Err(AvroError::mismatch(expected, v.kind())),
     }
 }
@@ -124,21 +130,22 @@ impl Encoder<'_> {
                 out.extend_from_slice(&narrow.to_le_bytes());
             }
             Node::Double => out.extend_from_slice(&number(v, "double")?.to_le_bytes()),
-            Node::String => match v.as_str() {
+            Node::String => match v.str_bytes() {
                 Some(s) => write_str(out, s),
                 None => return Err(AvroError::mismatch("string", v.kind())),
             },
             Node::Bytes => self.bytes(v, None, out)?,
             Node::Fixed(size) => self.bytes(v, Some(*size), out)?,
             Node::Enum(symbols) => {
-                let Some(s) = v.as_str() else {
+                let Some(s) = v.str_bytes() else {
                     return Err(AvroError::mismatch("enum symbol (string)", v.kind()));
                 };
-                match symbols.iter().position(|sym| **sym == *s) {
+                match symbols.iter().position(|sym| sym.as_bytes() == s) {
                     Some(index) => write_len(out, index),
                     None => {
                         return Err(AvroError::invalid(format!(
-                            "`{s}` is not a symbol of the enum"
+                            "`{}` is not a symbol of the enum",
+                            shown(s)
                         )))
                     }
                 }
@@ -171,7 +178,7 @@ impl Encoder<'_> {
                     v.members(|key, value| {
                         write_str(out, key);
                         self.encode(*values, value, out, depth + 1)
-                            .map_err(|e| e.within(PathSegment::Key(key.to_string())))
+                            .map_err(|e| e.within(PathSegment::Key(shown(key).into_owned())))
                     })?;
                 }
                 out.push(0);
@@ -205,7 +212,7 @@ impl Encoder<'_> {
     ) -> Result<(), AvroError> {
         match self.plan.node(id) {
             Node::String => {
-                if let Some(s) = v.as_str() {
+                if let Some(s) = v.str_bytes() {
                     write_str(out, s);
                     return Ok(());
                 }
@@ -258,9 +265,9 @@ impl Encoder<'_> {
     ) -> Result<(), AvroError> {
         match node {
             Node::Date => {
-                let days = match v.as_str() {
-                    Some(s) => text::parse_date(s.as_bytes()).ok_or_else(|| {
-                        AvroError::invalid(format!("`{s}` is not a YYYY-MM-DD date"))
+                let days = match v.str_bytes() {
+                    Some(s) => text::parse_date(s).ok_or_else(|| {
+                        AvroError::invalid(format!("`{}` is not a YYYY-MM-DD date", shown(s)))
                     })?,
                     None => i64::from(int32(v, "date (days or YYYY-MM-DD)")?),
                 };
@@ -269,24 +276,27 @@ impl Encoder<'_> {
                 write_long(out, i64::from(days));
             }
             Node::TimeMillis => {
-                let millis = match v.as_str() {
+                let millis = match v.str_bytes() {
                     Some(s) => time_of_day(s)? / 1_000_000,
                     None => i64::from(int32(v, "time-millis (integer or HH:MM:SS)")?),
                 };
                 write_long(out, millis);
             }
             Node::TimeMicros => {
-                let micros = match v.as_str() {
+                let micros = match v.str_bytes() {
                     Some(s) => time_of_day(s)? / 1_000,
                     None => integer(v, "time-micros (integer or HH:MM:SS)")?,
                 };
                 write_long(out, micros);
             }
             Node::Timestamp { unit, local } => {
-                let n = match v.as_str() {
+                let n = match v.str_bytes() {
                     Some(s) => {
-                        let ts = text::parse_timestamp(s.as_bytes()).ok_or_else(|| {
-                            AvroError::invalid(format!("`{s}` is not an RFC 3339 timestamp"))
+                        let ts = text::parse_timestamp(s).ok_or_else(|| {
+                            AvroError::invalid(format!(
+                                "`{}` is not an RFC 3339 timestamp",
+                                shown(s)
+                            ))
                         })?;
                         let nanos = if *local {
                             ts.wall_nanos
@@ -304,16 +314,18 @@ impl Encoder<'_> {
                 };
                 write_long(out, n);
             }
-            Node::Uuid => match v.as_str() {
-                Some(s) if text::is_uuid(s.as_bytes()) => write_str(out, s),
-                Some(s) => return Err(AvroError::invalid(format!("`{s}` is not a UUID"))),
+            Node::Uuid => match v.str_bytes() {
+                Some(s) if text::is_uuid(s) => write_str(out, s),
+                Some(s) => return Err(AvroError::invalid(format!("`{}` is not a UUID", shown(s)))),
                 None => return Err(AvroError::mismatch("uuid (string)", v.kind())),
             },
-            Node::UuidFixed => match v.as_str() {
-                Some(s) => match text::parse_uuid(s.as_bytes()) {
+            Node::UuidFixed => match v.str_bytes() {
+                Some(s) => match text::parse_uuid(s) {
                     Some(bytes) => out.extend_from_slice(&bytes),
                     None if self.mode == Mode::Default => self.bytes(v, Some(16), out)?,
-                    None => return Err(AvroError::invalid(format!("`{s}` is not a UUID"))),
+                    None => {
+                        return Err(AvroError::invalid(format!("`{}` is not a UUID", shown(s))))
+                    }
                 },
                 None => return Err(AvroError::mismatch("uuid (string)", v.kind())),
             },
@@ -377,15 +389,18 @@ impl Encoder<'_> {
             Some(_) => Ok(()),
             None => Ok(()),
         };
-        if let Some(s) = v.as_str() {
+        if let Some(s) = v.str_bytes() {
             if self.mode == Mode::Event {
                 check_len(s.len())?;
                 if size.is_none() {
                     write_len(out, s.len());
                 }
-                out.extend_from_slice(s.as_bytes());
+                out.extend_from_slice(s);
                 return Ok(());
             }
+            // Defaults come from the schema's JSON, so they are text.
+            let s = std::str::from_utf8(s)
+                .map_err(|_| AvroError::invalid("a bytes default must be a JSON string"))?;
             let len = s.chars().count();
             check_len(len)?;
             if size.is_none() {
@@ -430,21 +445,21 @@ impl Encoder<'_> {
         out: &mut Vec<u8>,
     ) -> Result<(), AvroError> {
         let mut number = StackText::default();
-        let text: &str = match v.as_str() {
+        let text: &[u8] = match v.str_bytes() {
             // Per the specification a default is the raw two's-complement bytes.
             Some(_) if self.mode == Mode::Default => return self.bytes(v, fixed, out),
             Some(s) => s,
             // The number as written, when the value keeps its text: exact.
             None => match v.float_text() {
-                Some(t) if text::decimal_syntax_ok(t.as_bytes()) => t,
+                Some(t) if text::decimal_syntax_ok(t) => t,
                 _ if v.is_f64() => match v.as_f64() {
                     // Shortest round-trip digits, in exponent form to stay short.
-                    Some(f) if f.is_finite() => number.format(format_args!("{f:e}")),
+                    Some(f) if f.is_finite() => number.format(format_args!("{f:e}")).as_bytes(),
                     _ => return Err(AvroError::invalid("decimal must be finite")),
                 },
                 _ => match (v.as_i64(), v.as_u64()) {
-                    (Some(i), _) => number.integer(i < 0, i.unsigned_abs()),
-                    (None, Some(u)) => number.integer(false, u),
+                    (Some(i), _) => number.integer(i < 0, i.unsigned_abs()).as_bytes(),
+                    (None, Some(u)) => number.integer(false, u).as_bytes(),
                     _ => {
                         return Err(AvroError::mismatch(
                             "decimal (number or numeric string)",
@@ -459,7 +474,8 @@ impl Encoder<'_> {
             out.push(0); // length placeholder
         }
         let start = out.len();
-        text::decimal_to_twos_complement(text.as_bytes(), precision, scale, out).map_err(|e| {
+        text::decimal_to_twos_complement(text, precision, scale, out).map_err(|e| {
+            let text = shown(text);
             AvroError::invalid(match e {
                 DecimalError::Syntax => format!("`{text}` is not a decimal number"),
                 DecimalError::Inexact => {
@@ -488,7 +504,8 @@ impl Encoder<'_> {
             Some(size) => {
                 if len > size {
                     return Err(AvroError::invalid(format!(
-                        "`{text}` does not fit fixed({size})"
+                        "`{}` does not fit fixed({size})",
+                        shown(text)
                     )));
                 }
                 let negative = out.get(start).is_some_and(|b| b & 0x80 != 0);
@@ -648,17 +665,19 @@ impl Encoder<'_> {
         })
     }
 
-    fn wrapped_branch(&self, branches: &[NodeId], key: &str) -> Option<usize> {
+    fn wrapped_branch(&self, branches: &[NodeId], key: &[u8]) -> Option<usize> {
         let mut found = None;
         for (index, &id) in branches.iter().enumerate() {
             match self.plan.node(id) {
                 Node::Map(_) => return None,
-                Node::Record(fields) if fields.iter().any(|f| &*f.name == key) => return None,
+                Node::Record(fields) if fields.iter().any(|f| f.name.as_bytes() == key) => {
+                    return None
+                }
                 _ => {}
             }
             let name = self.plan.branch_name(id);
             let short = name.rsplit('.').next().unwrap_or(name);
-            if found.is_none() && (name == key || short == key) {
+            if found.is_none() && (name.as_bytes() == key || short.as_bytes() == key) {
                 found = Some(index);
             }
         }
@@ -671,9 +690,9 @@ fn accepts_kind<'a>(node: &Node, v: impl Json<'a>) -> bool {
     schema::accepts(node, v.json_kind())
 }
 
-fn time_of_day(s: &str) -> Result<i64, AvroError> {
-    text::parse_time_of_day(s.as_bytes())
-        .ok_or_else(|| AvroError::invalid(format!("`{s}` is not an HH:MM:SS time")))
+fn time_of_day(s: &[u8]) -> Result<i64, AvroError> {
+    text::parse_time_of_day(s)
+        .ok_or_else(|| AvroError::invalid(format!("`{}` is not an HH:MM:SS time", shown(s))))
 }
 
 fn timestamp_expected(unit: TimeUnit) -> &'static str {

@@ -2,9 +2,10 @@
 //! [`BorrowedValue`] and a [`JsonView`], an index of a JSON text built by the
 //! router's own scanner.
 //!
-//! A `JsonView` is a flat list of nodes in document order (each knows where
-//! its subtree ends), so building one allocates nothing once its buffers have
-//! grown, and strings without escapes are slices of the text. It reads JSON
+//! A `JsonView` is a flat list of nodes in document order (each knows how
+//! many nodes its subtree has), so building one allocates nothing once its
+//! buffers have grown, and strings without escapes are slices of the text.
+//! It reads JSON
 //! exactly as simd-json does, so both entry points encode the same bytes:
 //!
 //! - Integers are `u64` when not negative and `i64` when negative; an integer
@@ -22,13 +23,15 @@ use simd_json::{BorrowedValue, StaticNode};
 
 use super::error::AvroError;
 use super::schema::{same_name, FieldTable, JsonKind};
-use crate::scan::{self, Kind, Scanner, Stop};
+use crate::scan::{self, Kind, Scanner, Sink, Stop};
 
 /// A JSON value as the encoder reads it.
 pub(crate) trait Json<'a>: Copy {
     /// Null, booleans and numbers; `None` for strings, arrays and objects.
     fn scalar(self) -> Option<StaticNode>;
-    fn as_str(self) -> Option<&'a str>;
+    /// A string's contents (valid UTF-8), as bytes: the view reads them
+    /// out of text the scanner validated, without checking them again.
+    fn str_bytes(self) -> Option<&'a [u8]>;
     /// The number of elements, if an array.
     fn array_len(self) -> Option<usize>;
     /// The number of members (repeated keys included), if an object.
@@ -36,13 +39,13 @@ pub(crate) trait Json<'a>: Copy {
     /// Calls `f` with each element of an array, in order.
     fn elements<E>(self, f: impl FnMut(usize, Self) -> Result<(), E>) -> Result<(), E>;
     /// Calls `f` with each member of an object, in order.
-    fn members<E>(self, f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E>;
+    fn members<E>(self, f: impl FnMut(&'a [u8], Self) -> Result<(), E>) -> Result<(), E>;
     /// The first member named `key`, if an object.
     fn get(self, key: &str) -> Option<Self>;
 
     /// The text of a number with a fraction or exponent, as written, when
     /// the representation keeps it (a [`JsonView`] does).
-    fn float_text(self) -> Option<&'a str> {
+    fn float_text(self) -> Option<&'a [u8]> {
         None
     }
 
@@ -83,7 +86,7 @@ pub(crate) trait Json<'a>: Copy {
         self.scalar().and_then(|s| s.cast_f64())
     }
     fn is_str(self) -> bool {
-        self.as_str().is_some()
+        self.str_bytes().is_some()
     }
     fn is_array(self) -> bool {
         self.array_len().is_some()
@@ -128,9 +131,9 @@ impl<'a> Json<'a> for &'a BorrowedValue<'_> {
     }
 
     #[inline]
-    fn as_str(self) -> Option<&'a str> {
+    fn str_bytes(self) -> Option<&'a [u8]> {
         match self {
-            BorrowedValue::String(s) => Some(s),
+            BorrowedValue::String(s) => Some(s.as_bytes()),
             _ => None,
         }
     }
@@ -158,10 +161,10 @@ impl<'a> Json<'a> for &'a BorrowedValue<'_> {
         Ok(())
     }
 
-    fn members<E>(self, mut f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E> {
+    fn members<E>(self, mut f: impl FnMut(&'a [u8], Self) -> Result<(), E>) -> Result<(), E> {
         if let BorrowedValue::Object(o) = self {
             for (k, v) in o.iter() {
-                f(k, v)?;
+                f(k.as_bytes(), v)?;
             }
         }
         Ok(())
@@ -192,6 +195,10 @@ impl<'a> Json<'a> for &'a BorrowedValue<'_> {
 /// A JSON document indexed for [`super::AvroSchema::encode_view`]: the
 /// text, and one node per value (and per key) with its byte range.
 ///
+/// The encoder reads a view through a `Doc`: the view's nodes and the
+/// bytes they point into, which for the router's body index are the
+/// request body itself (not a copy of it) and the view's own text after it.
+///
 /// Reusable: [`JsonView::parse`] replaces the content and keeps the buffers,
 /// so a long-lived view allocates nothing per document once it has grown.
 #[derive(Debug, Default)]
@@ -205,8 +212,10 @@ pub struct JsonView {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct ViewNode {
     item: Item,
-    /// The index after this node's subtree.
-    next: u32,
+    /// The number of nodes in this node's subtree, itself included: the
+    /// next sibling is `size` nodes on. Relative, so that a subtree copied
+    /// elsewhere (an event out of a batch) needs no rewriting.
+    size: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -217,21 +226,68 @@ enum Item {
     Str {
         start: u32,
         end: u32,
-        decoded: bool,
+        src: Src,
     },
     /// A number with a fraction or exponent, known to be finite as `f64`:
     /// its text, parsed when read as a number.
     Float {
         start: u32,
         end: u32,
+        src: Src,
     },
     Array(u32),
     Object(u32),
 }
 
+/// Which bytes of a [`Doc`] a node's range is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Src {
+    /// [`Doc::text`]: the text indexed (a view's own, or a request body).
+    Text,
+    /// [`Doc::extra`]: a body index's text after the body (the enrichment).
+    Extra,
+    /// [`Doc::decoded`]: contents of strings with escapes, decoded.
+    Decoded,
+}
+
+/// A view as the encoder reads it: the nodes, and the bytes their ranges
+/// are of. Every string range holds valid UTF-8: `text` is text the
+/// scanner validated (each string is checked as it is scanned, before its
+/// node is made), `extra` is a `String`, and `decoded` is what
+/// [`scan::unescape_into`] writes of validated strings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Doc<'a> {
+    nodes: &'a [ViewNode],
+    text: &'a [u8],
+    extra: &'a [u8],
+    decoded: &'a [u8],
+}
+
+impl<'a> Doc<'a> {
+    /// The root value; `None` for a view without a document.
+    pub(crate) fn root(&'a self) -> Option<At<'a>> {
+        (!self.nodes.is_empty()).then_some(At { doc: self, i: 0 })
+    }
+
+    #[inline]
+    fn node(&self, i: usize) -> ViewNode {
+        self.nodes.get(i).copied().unwrap_or(NULL_NODE)
+    }
+
+    #[inline]
+    fn bytes(&self, start: u32, end: u32, src: Src) -> Option<&'a [u8]> {
+        let range = start as usize..end as usize;
+        match src {
+            Src::Text => self.text.get(range),
+            Src::Extra => self.extra.get(range),
+            Src::Decoded => self.decoded.get(range),
+        }
+    }
+}
+
 const NULL_NODE: ViewNode = ViewNode {
     item: Item::Scalar(StaticNode::Null),
-    next: u32::MAX,
+    size: u32::MAX,
 };
 
 impl JsonView {
@@ -303,12 +359,7 @@ impl JsonView {
         if u32::try_from(self.text.len()).is_err() {
             return false;
         }
-        let mut quick = Quick {
-            text: &self.text,
-            pos: 0,
-            nodes: &mut self.nodes,
-            decoded: &mut self.decoded,
-        };
+        let mut quick = Quick::new(self.text.as_bytes(), &mut self.nodes, &mut self.decoded);
         if quick.overlay(event.len(), replace).is_err() {
             self.nodes.clear();
             self.decoded.clear();
@@ -342,12 +393,7 @@ impl JsonView {
             return Err(not_json("text of 4 GiB or more"));
         }
         if valid {
-            let mut quick = Quick {
-                text: &self.text,
-                pos: 0,
-                nodes: &mut self.nodes,
-                decoded: &mut self.decoded,
-            };
+            let mut quick = Quick::new(self.text.as_bytes(), &mut self.nodes, &mut self.decoded);
             if quick.document().is_ok() {
                 return Ok(());
             }
@@ -357,11 +403,13 @@ impl JsonView {
         let buf = self.text.as_bytes();
         let mut s = Scanner::new(buf);
         let mut builder = Builder {
-            text: &self.text,
+            text: buf,
             nodes: &mut self.nodes,
             decoded: &mut self.decoded,
             number_error: None,
             lenient: false,
+            top: 0,
+            count: 0,
         };
         let built = builder.value(&mut s, 0).and_then(|_| s.finish());
         if let Some(what) = builder.number_error {
@@ -375,21 +423,14 @@ impl JsonView {
         Ok(())
     }
 
-    /// The root value; `None` before a successful [`JsonView::parse`].
-    pub(crate) fn root(&self) -> Option<At<'_>> {
-        (!self.nodes.is_empty()).then_some(At { view: self, i: 0 })
-    }
-
-    fn node(&self, i: usize) -> ViewNode {
-        self.nodes.get(i).copied().unwrap_or(NULL_NODE)
-    }
-
-    fn str_at(&self, start: u32, end: u32, decoded: bool) -> Option<&str> {
-        let range = start as usize..end as usize;
-        if decoded {
-            std::str::from_utf8(self.decoded.get(range)?).ok()
-        } else {
-            self.text.get(range)
+    /// The document, for the encoder: no root before a successful
+    /// [`JsonView::parse`].
+    pub(crate) fn doc(&self) -> Doc<'_> {
+        Doc {
+            nodes: &self.nodes,
+            text: self.text.as_bytes(),
+            extra: &[],
+            decoded: &self.decoded,
         }
     }
 }
@@ -398,75 +439,80 @@ impl JsonView {
 /// router's scanner validates it, from which [`BodyIndex::fill_event`] makes
 /// the view of one event with the router's enrichment laid over it, the
 /// event's bytes having been walked once.
+///
+/// The body's bytes are not copied: nodes of the body point into it, and
+/// the caller passes the same body again to [`BodyIndex::fill_event`] and
+/// [`BodyIndex::doc`].
 #[derive(Debug, Default)]
 pub(crate) struct BodyIndex {
-    /// Text: the body, then the current event's enrichment. Decoded: the
-    /// body's strings, then the enrichment's. Nodes: the current event.
+    /// Text: the current event's enrichment (the body's ranges are of the
+    /// body). Decoded: the body's strings, then the enrichment's. Nodes:
+    /// the current event.
     view: JsonView,
     body: Vec<ViewNode>,
-    text_len: usize,
+    body_len: usize,
     decoded_len: usize,
     ready: bool,
 }
 
 impl BodyIndex {
-    /// Starts indexing `body` (already validated as UTF-8): the builder's
-    /// nodes follow what the caller scans of the same text. Call
-    /// [`BodyIndex::end_body`] once the scan succeeded.
-    pub(crate) fn start(&mut self, body: &str) -> Builder<'_> {
+    /// Starts indexing `body`: the builder's nodes follow what the caller
+    /// scans of the same bytes. Call [`BodyIndex::end_body`] once the scan
+    /// succeeded (which also makes the body valid UTF-8).
+    pub(crate) fn start<'b>(&'b mut self, body: &'b [u8]) -> Builder<'b> {
         self.ready = false;
         self.body.clear();
         self.view.nodes.clear();
         self.view.decoded.clear();
         self.view.text.clear();
-        self.view.text.push_str(body);
-        self.text_len = body.len();
+        self.body_len = body.len();
         Builder {
-            text: &self.view.text,
+            text: body,
             nodes: &mut self.body,
             decoded: &mut self.view.decoded,
             number_error: None,
             lenient: true,
+            top: 0,
+            count: 0,
         }
     }
 
     /// The body's nodes are complete.
     pub(crate) fn end_body(&mut self) {
         self.decoded_len = self.view.decoded.len();
-        self.ready = u32::try_from(self.text_len).is_ok();
+        self.ready = u32::try_from(self.body_len).is_ok();
     }
 
-    /// [`JsonView::fill_event`] for the event object whose node is `root`,
-    /// without walking its bytes again; `false` (and no document) in the
-    /// same cases, or when the body was not indexed.
+    /// [`JsonView::fill_event`] for the event object whose node is `root`
+    /// in `body` (the body indexed), without walking its bytes again;
+    /// `false` (and no document) in the same cases, or when the body was
+    /// not indexed.
     pub(crate) fn fill_event(
         &mut self,
+        body: &[u8],
         root: usize,
         replace: &[(&str, &[u8])],
         tail: &[u8],
     ) -> bool {
         let view = &mut self.view;
         view.nodes.clear();
-        if !self.ready {
+        if !self.ready || body.len() != self.body_len {
             return false;
         }
-        view.text.truncate(self.text_len);
+        view.text.clear();
         view.decoded.truncate(self.decoded_len);
         let end = match self.body.get(root) {
             Some(ViewNode {
                 item: Item::Object(_),
-                next,
-            }) => *next as usize,
+                size,
+            }) => root + *size as usize,
             _ => return false,
         };
         let Some(nodes) = self.body.get(root..end) else {
             return false;
         };
-        let base = root as u32;
-        view.nodes.extend(nodes.iter().map(|n| ViewNode {
-            item: n.item,
-            next: n.next.saturating_sub(base),
-        }));
+        // Sizes are relative: the event's nodes are copied as they are.
+        view.nodes.extend_from_slice(nodes);
         // As in `JsonView::fill_event`: a space after each value.
         for (i, piece) in replace
             .iter()
@@ -487,9 +533,13 @@ impl BodyIndex {
             view.nodes.clear();
             return false;
         }
+        // The enrichment is parsed as text after the body: its ranges are
+        // of `Doc::extra`.
         let mut quick = Quick {
-            text: &view.text,
-            pos: self.text_len,
+            text: view.text.as_bytes(),
+            src: Src::Extra,
+            body,
+            pos: 0,
             nodes: &mut view.nodes,
             decoded: &mut view.decoded,
         };
@@ -500,9 +550,15 @@ impl BodyIndex {
         true
     }
 
-    /// The view [`BodyIndex::fill_event`] made.
-    pub(crate) fn view(&self) -> &JsonView {
-        &self.view
+    /// The document [`BodyIndex::fill_event`] made of `body`; `None` for
+    /// another body than the one indexed.
+    pub(crate) fn doc<'a>(&'a self, body: &'a [u8]) -> Option<Doc<'a>> {
+        (self.ready && body.len() == self.body_len).then_some(Doc {
+            nodes: &self.view.nodes,
+            text: body,
+            extra: self.view.text.as_bytes(),
+            decoded: &self.view.decoded,
+        })
     }
 }
 
@@ -512,73 +568,73 @@ fn not_json(what: &str) -> AvroError {
 }
 
 pub(crate) struct Builder<'t> {
-    text: &'t str,
+    text: &'t [u8],
     nodes: &'t mut Vec<ViewNode>,
     decoded: &'t mut Vec<u8>,
     number_error: Option<&'static str>,
     /// Record a number out of range in `number_error` and go on (with a
     /// `null` node) rather than stop the scan.
     lenient: bool,
+    /// While [`Scanner::container_into`] reports to the builder: the node
+    /// of the innermost open container, and the nodes made directly inside
+    /// it so far. An open container's node holds the same two of the one
+    /// around it until it closes.
+    top: u32,
+    count: u32,
 }
 
 impl Builder<'_> {
     /// Scans one value with `s` (over the same text as the builder) and
     /// appends its nodes.
     pub(crate) fn value(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<scan::Val, Stop> {
-        let at = self.nodes.len();
-        let v = match s.peek() {
-            Some(b'{') => {
-                self.nodes.push(NULL_NODE);
-                let mut count = 0u32;
-                let v = s.object_with(depth, |s, key| {
-                    self.string(key);
-                    count += 1;
-                    self.value(s, depth + 1).map(|_| ())
-                })?;
-                self.close(at, Item::Object(count));
-                v
-            }
-            Some(b'[') => {
-                self.nodes.push(NULL_NODE);
-                let mut count = 0u32;
-                let v = s.array_with(depth, |s| {
-                    count += 1;
-                    self.value(s, depth + 1).map(|_| ())
-                })?;
-                self.close(at, Item::Array(count));
-                v
-            }
+        match s.peek() {
+            Some(b'{' | b'[') => self.container(s, depth),
             _ => {
                 let v = s.value(depth)?;
                 match v.kind {
                     Kind::String => self.string(v),
-                    Kind::Number => {
-                        let raw = self.text.get(v.start as usize..v.end as usize);
-                        let item = match raw.map(number) {
-                            Some(Ok(Some(n))) => Item::Scalar(n),
-                            Some(Ok(None)) => Item::Float {
-                                start: v.start,
-                                end: v.end,
-                            },
-                            Some(Err(what)) => {
-                                self.number_error = Some(what);
-                                if !self.lenient {
-                                    return Err(Stop);
-                                }
-                                Item::Scalar(StaticNode::Null)
-                            }
-                            None => Item::Scalar(StaticNode::Null),
-                        };
-                        self.leaf(item);
-                    }
+                    Kind::Number => self.number(v.start as usize, v.end as usize)?,
                     Kind::True => self.leaf(Item::Scalar(StaticNode::Bool(true))),
                     Kind::False => self.leaf(Item::Scalar(StaticNode::Bool(false))),
                     _ => self.leaf(Item::Scalar(StaticNode::Null)),
                 }
-                v
+                Ok(v)
             }
+        }
+    }
+
+    /// An object or array and everything in it, in one loop of the scanner
+    /// that reports each value to the builder (see [`Sink`]), rather than a
+    /// call per value.
+    #[inline(never)]
+    fn container(&mut self, s: &mut Scanner<'_>, depth: u32) -> Result<scan::Val, Stop> {
+        s.container_into(depth, self)
+    }
+
+    /// The node of the number `start..end` of the text (valid by the
+    /// grammar): an integer, a float kept as its text, or, out of range, an
+    /// error (a `null` node in a lenient builder).
+    #[inline(always)]
+    fn number(&mut self, start: usize, end: usize) -> Result<(), Stop> {
+        let raw = self.text.get(start..end);
+        let item = match raw.map(number) {
+            Some(Ok(Some(n))) => Item::Scalar(n),
+            Some(Ok(None)) => Item::Float {
+                start: start as u32,
+                end: end as u32,
+                src: Src::Text,
+            },
+            Some(Err(what)) => {
+                self.number_error = Some(what);
+                if !self.lenient {
+                    return Err(Stop);
+                }
+                Item::Scalar(StaticNode::Null)
+            }
+            None => Item::Scalar(StaticNode::Null),
         };
-        Ok(v)
+        self.leaf(item);
+        Ok(())
     }
 
     /// Appends an object node whose members follow; returns it for
@@ -614,35 +670,103 @@ impl Builder<'_> {
     }
 
     fn leaf(&mut self, item: Item) {
-        let next = self.nodes.len() as u32 + 1;
-        self.nodes.push(ViewNode { item, next });
+        self.nodes.push(ViewNode { item, size: 1 });
     }
 
     fn close(&mut self, at: usize, item: Item) {
-        let next = self.nodes.len() as u32;
+        let size = self.nodes.len().saturating_sub(at) as u32;
         if let Some(node) = self.nodes.get_mut(at) {
-            *node = ViewNode { item, next };
+            *node = ViewNode { item, size };
         }
     }
 
     fn string(&mut self, v: scan::Val) {
-        let buf = self.text.as_bytes();
-        let item = if v.escaped() {
-            let start = self.decoded.len() as u32;
-            scan::unescape_into(v.str_body(buf), self.decoded);
+        self.string_at(v.start as usize, v.end as usize, v.escaped());
+    }
+
+    /// The node of the string `start..end` of the text (quotes included).
+    #[inline(always)]
+    fn string_at(&mut self, start: usize, end: usize, escaped: bool) {
+        let item = if escaped {
+            let from = self.decoded.len() as u32;
+            let body = self
+                .text
+                .get(start + 1..end.saturating_sub(1))
+                .unwrap_or_default();
+            scan::unescape_into(body, self.decoded);
             Item::Str {
-                start,
+                start: from,
                 end: self.decoded.len() as u32,
-                decoded: true,
+                src: Src::Decoded,
             }
         } else {
             Item::Str {
-                start: v.start + 1,
-                end: v.end.saturating_sub(1),
-                decoded: false,
+                start: start as u32 + 1,
+                end: (end as u32).saturating_sub(1),
+                src: Src::Text,
             }
         };
         self.leaf(item);
+    }
+}
+
+/// The builder as the scanner's [`Sink`]: one node per value and key. Each
+/// container counts the nodes made directly inside it (keys and values
+/// alike, so an object's members are half of them).
+impl Sink for Builder<'_> {
+    #[inline(always)]
+    fn open(&mut self, _object: bool) {
+        self.count += 1;
+        let at = self.nodes.len() as u32;
+        // Until it closes, the node keeps the state of the container around
+        // it.
+        self.nodes.push(ViewNode {
+            item: Item::Array(self.count),
+            size: self.top,
+        });
+        self.top = at;
+        self.count = 0;
+    }
+
+    #[inline(always)]
+    fn close(&mut self, object: bool) {
+        let at = self.top as usize;
+        let size = self.nodes.len().saturating_sub(at) as u32;
+        let count = self.count;
+        if let Some(node) = self.nodes.get_mut(at) {
+            if let Item::Array(outer) = node.item {
+                self.count = outer;
+            }
+            self.top = node.size;
+            node.item = if object {
+                Item::Object(count / 2)
+            } else {
+                Item::Array(count)
+            };
+            node.size = size;
+        }
+    }
+
+    #[inline(always)]
+    fn string(&mut self, start: usize, end: usize, escaped: bool) {
+        self.count += 1;
+        self.string_at(start, end, escaped);
+    }
+
+    #[inline(always)]
+    fn number(&mut self, start: usize, end: usize) -> Result<(), Stop> {
+        self.count += 1;
+        Builder::number(self, start, end)
+    }
+
+    #[inline(always)]
+    fn literal(&mut self, kind: Kind) {
+        self.count += 1;
+        self.leaf(Item::Scalar(match kind {
+            Kind::True => StaticNode::Bool(true),
+            Kind::False => StaticNode::Bool(false),
+            _ => StaticNode::Null,
+        }));
     }
 }
 
@@ -652,13 +776,31 @@ impl Builder<'_> {
 /// which the caller indexes the text with the validating [`Builder`]. For
 /// valid JSON the nodes are those [`Builder`] makes.
 struct Quick<'t> {
-    text: &'t str,
+    /// The bytes walked.
+    text: &'t [u8],
+    /// What the ranges of `text` are of, in the document.
+    src: Src,
+    /// The document's [`Doc::text`] (for member names of the nodes in place
+    /// when `text` is [`Doc::extra`]).
+    body: &'t [u8],
     pos: usize,
     nodes: &'t mut Vec<ViewNode>,
     decoded: &'t mut Vec<u8>,
 }
 
-impl Quick<'_> {
+impl<'t> Quick<'t> {
+    /// A pass over a whole document's `text`.
+    fn new(text: &'t [u8], nodes: &'t mut Vec<ViewNode>, decoded: &'t mut Vec<u8>) -> Self {
+        Quick {
+            text,
+            src: Src::Text,
+            body: text,
+            pos: 0,
+            nodes,
+            decoded,
+        }
+    }
+
     fn document(&mut self) -> Result<(), ()> {
         self.value(0)?;
         match self.skip_ws() {
@@ -684,8 +826,8 @@ impl Quick<'_> {
         let (mut count, end) = match self.nodes.first() {
             Some(ViewNode {
                 item: Item::Object(n),
-                next,
-            }) => (*n, *next as usize),
+                size,
+            }) => (*n, *size as usize),
             _ => return Err(()),
         };
         for (name, json) in replace {
@@ -722,11 +864,11 @@ impl Quick<'_> {
         if self.pos != self.text.len() {
             return Err(());
         }
-        let next = self.nodes.len() as u32;
+        let size = self.nodes.len() as u32;
         let root = self.nodes.first_mut().ok_or(())?;
         *root = ViewNode {
             item: Item::Object(count),
-            next,
+            size,
         };
         Ok(())
     }
@@ -738,26 +880,25 @@ impl Quick<'_> {
         let mut i = 1;
         while i + 1 < end {
             let key = match self.nodes.get(i)?.item {
-                Item::Str {
-                    start,
-                    end,
-                    decoded: false,
-                } => self.text.as_bytes().get(start as usize..end as usize),
-                Item::Str {
-                    start,
-                    end,
-                    decoded: true,
-                } => self.decoded.get(start as usize..end as usize),
+                Item::Str { start, end, src } => {
+                    let range = start as usize..end as usize;
+                    match src {
+                        Src::Text => self.body.get(range),
+                        Src::Extra if self.src == Src::Extra => self.text.get(range),
+                        Src::Extra => None,
+                        Src::Decoded => self.decoded.get(range),
+                    }
+                }
                 _ => None,
             };
             if key == Some(name) {
                 found = Some(i + 1);
             }
-            let next = self.nodes.get(i + 1)?.next as usize;
-            if next <= i {
+            let size = self.nodes.get(i + 1)?.size as usize;
+            if size == 0 {
                 return None;
             }
-            i = next;
+            i += 1 + size;
         }
         found
     }
@@ -765,7 +906,7 @@ impl Quick<'_> {
     /// The next byte that is not whitespace, without consuming it.
     #[inline]
     fn skip_ws(&mut self) -> Option<u8> {
-        let buf = self.text.as_bytes();
+        let buf = self.text;
         while let Some(&c) = buf.get(self.pos) {
             if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
                 return Some(c);
@@ -838,11 +979,11 @@ impl Quick<'_> {
                 self.close(at, Item::Array(count));
             }
             b'"' => self.string()?,
-            b't' => self.literal("true", StaticNode::Bool(true))?,
-            b'f' => self.literal("false", StaticNode::Bool(false))?,
-            b'n' => self.literal("null", StaticNode::Null)?,
+            b't' => self.literal(b"true", StaticNode::Bool(true))?,
+            b'f' => self.literal(b"false", StaticNode::Bool(false))?,
+            b'n' => self.literal(b"null", StaticNode::Null)?,
             b'-' | b'0'..=b'9' => {
-                let buf = self.text.as_bytes();
+                let buf = self.text;
                 let start = self.pos;
                 let mut end = start + 1;
                 while buf
@@ -853,7 +994,7 @@ impl Quick<'_> {
                 }
                 self.pos = end;
                 let raw = self.text.get(start..end).ok_or(())?;
-                if !is_json_number(raw.as_bytes()) {
+                if !is_json_number(raw) {
                     return Err(());
                 }
                 let item = match number(raw) {
@@ -861,6 +1002,7 @@ impl Quick<'_> {
                     Ok(None) => Item::Float {
                         start: start as u32,
                         end: end as u32,
+                        src: self.src,
                     },
                     Err(_) => return Err(()),
                 };
@@ -871,7 +1013,7 @@ impl Quick<'_> {
         Ok(())
     }
 
-    fn literal(&mut self, word: &str, node: StaticNode) -> Result<(), ()> {
+    fn literal(&mut self, word: &[u8], node: StaticNode) -> Result<(), ()> {
         let end = self.pos + word.len();
         if self.text.get(self.pos..end) != Some(word) {
             return Err(());
@@ -883,7 +1025,7 @@ impl Quick<'_> {
 
     /// The string whose opening quote is at the cursor.
     fn string(&mut self) -> Result<(), ()> {
-        let buf = self.text.as_bytes();
+        let buf = self.text;
         let start = self.pos + 1;
         let mut i = start;
         let mut escaped = false;
@@ -905,13 +1047,13 @@ impl Quick<'_> {
             Item::Str {
                 start: from,
                 end: self.decoded.len() as u32,
-                decoded: true,
+                src: Src::Decoded,
             }
         } else {
             Item::Str {
                 start: start as u32,
                 end: i as u32,
-                decoded: false,
+                src: self.src,
             }
         };
         self.leaf(item);
@@ -920,14 +1062,13 @@ impl Quick<'_> {
 
     #[inline]
     fn leaf(&mut self, item: Item) {
-        let next = self.nodes.len() as u32 + 1;
-        self.nodes.push(ViewNode { item, next });
+        self.nodes.push(ViewNode { item, size: 1 });
     }
 
     fn close(&mut self, at: usize, item: Item) {
-        let next = self.nodes.len() as u32;
+        let size = self.nodes.len().saturating_sub(at) as u32;
         if let Some(node) = self.nodes.get_mut(at) {
-            *node = ViewNode { item, next };
+            *node = ViewNode { item, size };
         }
     }
 }
@@ -999,30 +1140,43 @@ fn quote_or_backslash(buf: &[u8], mut i: usize) -> usize {
 
 /// A JSON number as simd-json reads it: an integer, or `None` for a number
 /// with a fraction or exponent that is finite as `f64` (parsed when read,
-/// see [`float`]).
-fn number(raw: &str) -> Result<Option<StaticNode>, &'static str> {
-    let bytes = raw.as_bytes();
-    let Some(mark) = bytes.iter().position(|c| matches!(c, b'.' | b'e' | b'E')) else {
-        return if raw.starts_with('-') {
-            raw.parse::<i64>()
-                .map(|i| Some(StaticNode::I64(i)))
-                .map_err(|_| "integer out of range")
+/// see [`float`]). `raw` passed the JSON number grammar.
+fn number(raw: &[u8]) -> Result<Option<StaticNode>, &'static str> {
+    let Some(mark) = raw.iter().position(|c| matches!(c, b'.' | b'e' | b'E')) else {
+        let (negative, digits) = match raw {
+            [b'-', rest @ ..] => (true, rest),
+            _ => (false, raw),
+        };
+        let mut magnitude: u64 = 0;
+        for &c in digits {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
+                return Err("invalid number");
+            }
+            magnitude = magnitude
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(u64::from(digit)))
+                .ok_or("integer out of range")?;
+        }
+        return if !negative {
+            Ok(Some(StaticNode::U64(magnitude)))
+        } else if magnitude <= 1 << 63 {
+            // -2^63 is i64::MIN, which `wrapping_neg` leaves as it is.
+            Ok(Some(StaticNode::I64((magnitude as i64).wrapping_neg())))
         } else {
-            raw.parse::<u64>()
-                .map(|u| Some(StaticNode::U64(u)))
-                .map_err(|_| "integer out of range")
+            Err("integer out of range")
         };
     };
     // |value| < 10^(integer digits + exponent); f64 holds up to 1.7e308,
     // so only numbers near that bound need a full parse to be checked.
-    let int_digits = bytes[..mark]
+    let int_digits = raw[..mark]
         .iter()
         .skip_while(|&&c| matches!(c, b'-' | b'0'))
         .count() as i64;
-    let exponent = match bytes.iter().position(|c| matches!(c, b'e' | b'E')) {
+    let exponent = match raw.iter().position(|c| matches!(c, b'e' | b'E')) {
         None => 0,
         Some(e) => {
-            let tail = &bytes[e + 1..];
+            let tail = &raw[e + 1..];
             let (negative, digits) = match tail {
                 [b'-', rest @ ..] => (true, rest),
                 [b'+', rest @ ..] => (false, rest),
@@ -1042,28 +1196,33 @@ fn number(raw: &str) -> Result<Option<StaticNode>, &'static str> {
     if int_digits.saturating_add(exponent) <= 300 {
         return Ok(None);
     }
-    match raw.parse::<f64>() {
-        Ok(f) if f.is_finite() => Ok(None),
+    match parse_f64(raw) {
+        Some(f) if f.is_finite() => Ok(None),
         _ => Err("number out of range"),
     }
 }
 
-/// The value of a number [`number`] accepted as finite.
-fn float(raw: &str) -> StaticNode {
-    StaticNode::F64(raw.parse::<f64>().unwrap_or(0.0))
+/// `raw` (a JSON number, so ASCII) as the correctly rounded `f64`.
+fn parse_f64(raw: &[u8]) -> Option<f64> {
+    std::str::from_utf8(raw).ok()?.parse::<f64>().ok()
 }
 
-/// A value in a [`JsonView`].
+/// The value of a number [`number`] accepted as finite.
+fn float(raw: &[u8]) -> StaticNode {
+    StaticNode::F64(parse_f64(raw).unwrap_or(0.0))
+}
+
+/// A value in a [`Doc`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct At<'a> {
-    view: &'a JsonView,
+    doc: &'a Doc<'a>,
     i: usize,
 }
 
 impl<'a> At<'a> {
     #[inline]
     fn node(self) -> ViewNode {
-        self.view.node(self.i)
+        self.doc.node(self.i)
     }
 
     /// `(key index, value index)` of each member, in order.
@@ -1071,28 +1230,24 @@ impl<'a> At<'a> {
     fn each_member<E>(self, mut f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
         let node = self.node();
         if let Item::Object(_) = node.item {
-            let end = node.next as usize;
+            let end = self.i + node.size as usize;
             let mut i = self.i + 1;
             while i < end {
                 f(i)?;
                 // Past the key, then past the value's subtree.
-                let next = self.view.node(i + 1).next as usize;
-                if next <= i {
+                let size = self.doc.node(i + 1).size as usize;
+                if size == 0 {
                     break;
                 }
-                i = next;
+                i += 1 + size;
             }
         }
         Ok(())
     }
 
-    fn key(self, i: usize) -> Option<&'a str> {
-        match self.view.node(i).item {
-            Item::Str {
-                start,
-                end,
-                decoded,
-            } => self.view.str_at(start, end, decoded),
+    fn key(self, i: usize) -> Option<&'a [u8]> {
+        match self.doc.node(i).item {
+            Item::Str { start, end, src } => self.doc.bytes(start, end, src),
             _ => None,
         }
     }
@@ -1103,9 +1258,7 @@ impl<'a> Json<'a> for At<'a> {
     fn scalar(self) -> Option<StaticNode> {
         match self.node().item {
             Item::Scalar(s) => Some(s),
-            Item::Float { start, end } => {
-                Some(float(self.view.text.get(start as usize..end as usize)?))
-            }
+            Item::Float { start, end, src } => Some(float(self.doc.bytes(start, end, src)?)),
             _ => None,
         }
     }
@@ -1128,21 +1281,17 @@ impl<'a> Json<'a> for At<'a> {
         }
     }
 
-    fn float_text(self) -> Option<&'a str> {
+    fn float_text(self) -> Option<&'a [u8]> {
         match self.node().item {
-            Item::Float { start, end } => self.view.text.get(start as usize..end as usize),
+            Item::Float { start, end, src } => self.doc.bytes(start, end, src),
             _ => None,
         }
     }
 
     #[inline]
-    fn as_str(self) -> Option<&'a str> {
+    fn str_bytes(self) -> Option<&'a [u8]> {
         match self.node().item {
-            Item::Str {
-                start,
-                end,
-                decoded,
-            } => self.view.str_at(start, end, decoded),
+            Item::Str { start, end, src } => self.doc.bytes(start, end, src),
             _ => None,
         }
     }
@@ -1164,29 +1313,29 @@ impl<'a> Json<'a> for At<'a> {
     fn elements<E>(self, mut f: impl FnMut(usize, Self) -> Result<(), E>) -> Result<(), E> {
         let node = self.node();
         if let Item::Array(_) = node.item {
-            let end = node.next as usize;
+            let end = self.i + node.size as usize;
             let mut i = self.i + 1;
             let mut index = 0;
             while i < end {
-                f(index, At { view: self.view, i })?;
+                f(index, At { doc: self.doc, i })?;
                 index += 1;
-                let next = self.view.node(i).next as usize;
-                if next <= i {
+                let size = self.doc.node(i).size as usize;
+                if size == 0 {
                     break;
                 }
-                i = next;
+                i += size;
             }
         }
         Ok(())
     }
 
-    fn members<E>(self, mut f: impl FnMut(&'a str, Self) -> Result<(), E>) -> Result<(), E> {
+    fn members<E>(self, mut f: impl FnMut(&'a [u8], Self) -> Result<(), E>) -> Result<(), E> {
         self.each_member(|i| {
             let key = self.key(i).unwrap_or_default();
             f(
                 key,
                 At {
-                    view: self.view,
+                    doc: self.doc,
                     i: i + 1,
                 },
             )
@@ -1195,9 +1344,10 @@ impl<'a> Json<'a> for At<'a> {
 
     #[inline]
     fn get(self, key: &str) -> Option<Self> {
+        let key = key.as_bytes();
         let found = self.each_member(|i| {
             // Lengths first: most keys differ in length.
-            let same_len = matches!(self.view.node(i).item,
+            let same_len = matches!(self.doc.node(i).item,
                 Item::Str { start, end, .. } if end.saturating_sub(start) as usize == key.len());
             if same_len && self.key(i) == Some(key) {
                 Err(i + 1)
@@ -1205,7 +1355,7 @@ impl<'a> Json<'a> for At<'a> {
                 Ok(())
             }
         });
-        found.err().map(|i| At { view: self.view, i })
+        found.err().map(|i| At { doc: self.doc, i })
     }
 
     /// The node index of the member's value; 0 (the root) for none.
@@ -1225,22 +1375,11 @@ impl<'a> Json<'a> for At<'a> {
         let names = table.names();
         let mut expected = 0;
         let _ = self.each_member(|i| {
-            let field = match self.view.node(i).item {
-                Item::Str {
-                    start,
-                    end,
-                    decoded: false,
-                } if names.get(expected).is_some_and(|name| {
-                    self.view
-                        .text
-                        .as_bytes()
-                        .get(start as usize..end as usize)
-                        .is_some_and(|key| same_name(key, name.as_bytes()))
-                }) =>
-                {
-                    Some(expected)
-                }
-                _ => self.key(i).and_then(|key| table.find(key)),
+            let key = self.key(i);
+            let field = match (key, names.get(expected)) {
+                (Some(key), Some(name)) if same_name(key, name.as_bytes()) => Some(expected),
+                (Some(key), _) => table.find(key),
+                (None, _) => None,
             };
             if let Some(field) = field {
                 expected = field + 1;
@@ -1257,7 +1396,7 @@ impl<'a> Json<'a> for At<'a> {
     #[inline]
     fn slot(self, slot: u32) -> Option<Self> {
         (slot != 0).then_some(At {
-            view: self.view,
+            doc: self.doc,
             i: slot as usize,
         })
     }
@@ -1279,14 +1418,9 @@ mod tests {
     fn both(text: &str) -> (Option<JsonView>, Option<JsonView>) {
         let mut quick = JsonView::new();
         quick.text = text.to_string();
-        let ok = Quick {
-            text: &quick.text,
-            pos: 0,
-            nodes: &mut quick.nodes,
-            decoded: &mut quick.decoded,
-        }
-        .document()
-        .is_ok();
+        let ok = Quick::new(quick.text.as_bytes(), &mut quick.nodes, &mut quick.decoded)
+            .document()
+            .is_ok();
         let mut full = JsonView::new();
         let valid = full.parse(text.as_bytes()).is_ok();
         (ok.then_some(quick), valid.then_some(full))
@@ -1354,8 +1488,9 @@ mod tests {
     /// The view's document written out with every member and element in
     /// order (repeated keys kept), as the encoder would read it.
     fn render(v: At<'_>, out: &mut String) {
-        if let Some(text) = v.as_str() {
-            out.push_str(&format!("{text:?}"));
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).expect("valid UTF-8");
+        if let Some(s) = v.str_bytes() {
+            out.push_str(&format!("{:?}", text(s)));
         } else if v.is_array() {
             out.push('[');
             let _ = v.elements(|_, e| {
@@ -1367,20 +1502,22 @@ mod tests {
         } else if v.is_object() {
             out.push_str(&format!("{{{}:", v.object_len().unwrap_or(0)));
             let _ = v.members(|k, m| {
-                out.push_str(&format!("{k:?}="));
+                out.push_str(&format!("{:?}=", text(k)));
                 render(m, out);
                 out.push(',');
                 Ok::<(), ()>(())
             });
             out.push('}');
         } else {
-            out.push_str(&format!("{:?}|{:?}", v.scalar(), v.float_text()));
+            let float = v.float_text().map(text);
+            out.push_str(&format!("{:?}|{:?}", v.scalar(), float));
         }
     }
 
     fn rendered(view: &JsonView) -> Option<String> {
         let mut out = String::new();
-        render(view.root()?, &mut out);
+        let doc = view.doc();
+        render(doc.root()?, &mut out);
         Some(out)
     }
 
@@ -1503,6 +1640,54 @@ mod tests {
     }
 
     #[test]
+    fn nested_containers_count_their_members_and_elements() {
+        let text = r#"{"a":[],"b":{},"c":[1,[2,3],{"d":[{}]}],"e":{"f":{"g":null},"h":"\u00e9"}}"#;
+        let mut view = JsonView::new();
+        view.parse(text.as_bytes()).unwrap();
+        let doc = view.doc();
+        let root = doc.root().unwrap();
+        assert_eq!(root.object_len(), Some(4));
+        let len = |k: &str| {
+            let v = root.get(k).unwrap();
+            (v.array_len(), v.object_len())
+        };
+        assert_eq!(len("a"), (Some(0), None));
+        assert_eq!(len("b"), (None, Some(0)));
+        assert_eq!(len("c"), (Some(3), None));
+        assert_eq!(len("e"), (None, Some(2)));
+        assert_eq!(
+            rendered(&view).as_deref(),
+            Some(
+                r#"{4:"a"=[],"b"={0:},"c"=[Some(U64(1))|None,[Some(U64(2))|None,Some(U64(3))|None,],{1:"d"=[{0:},],},],"e"={2:"f"={1:"g"=Some(Null)|None,},"h"="é",},}"#
+            )
+        );
+        // The same through the quick pass.
+        let (quick, full) = both(text);
+        assert_eq!(quick.unwrap().nodes, full.unwrap().nodes);
+    }
+
+    #[test]
+    fn numbers_out_of_range_inside_containers_are_not_json() {
+        for (text, reason) in [
+            (r#"{"a":[1,{"b":1e400}]}"#, "number out of range"),
+            (r#"[[-1e400]]"#, "number out of range"),
+            (
+                r#"{"a":{"b":[18446744073709551616]}}"#,
+                "integer out of range",
+            ),
+            (r#"[0,-9223372036854775809]"#, "integer out of range"),
+        ] {
+            let mut view = JsonView::new();
+            let e = view.parse(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(reason), "{text}: {e}");
+            assert!(view.doc().root().is_none(), "{text}");
+        }
+        let mut view = JsonView::new();
+        view.parse(br#"{"a":[18446744073709551615,-9223372036854775808,1.5e308]}"#)
+            .unwrap();
+    }
+
+    #[test]
     fn overlay_declines_what_it_cannot_express() {
         let (overlay, _) =
             overlay_and_assembled(&[("context", "null")], &[("context", r#"{"a":1}"#)], &[]);
@@ -1513,7 +1698,7 @@ mod tests {
         assert_eq!(overlay, None, "a number out of range");
         let mut view = JsonView::new();
         assert!(!view.fill_event(b"[1]", &[], b"}"));
-        assert!(view.root().is_none());
+        assert!(view.doc().root().is_none());
         assert!(
             !view.fill_event(b"{}", &[], b""),
             "a tail without its brace"

@@ -61,7 +61,7 @@ use simd_json::BorrowedValue;
 use self::encode::{Encoder, Mode};
 pub use self::error::{AvroError, FieldPath, PathSegment};
 pub use self::json::JsonView;
-pub(crate) use self::json::{BodyIndex, Builder};
+pub(crate) use self::json::{BodyIndex, Builder, Doc};
 use self::schema::Plan;
 
 /// A compiled Avro schema: the encoding plan for one writer schema.
@@ -118,7 +118,13 @@ impl AvroSchema {
     /// than its `f64` (the same for up to 15 significant digits). Errors
     /// and a partial datum as for [`AvroSchema::encode`].
     pub fn encode_view(&self, view: &JsonView, out: &mut Vec<u8>) -> Result<(), AvroError> {
-        let Some(root) = view.root() else {
+        self.encode_doc(&view.doc(), out)
+    }
+
+    /// [`AvroSchema::encode_view`] of a view's document (for the router, a
+    /// body index's: see [`BodyIndex::doc`]).
+    pub(crate) fn encode_doc(&self, doc: &Doc<'_>, out: &mut Vec<u8>) -> Result<(), AvroError> {
+        let Some(root) = doc.root() else {
             return Err(AvroError::invalid("no JSON document in the view"));
         };
         Encoder {

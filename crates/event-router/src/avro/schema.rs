@@ -200,15 +200,15 @@ impl FieldTable {
 
     /// The index of the field named `key`.
     #[inline]
-    pub(crate) fn find(&self, key: &str) -> Option<usize> {
+    pub(crate) fn find(&self, key: &[u8]) -> Option<usize> {
         let mask = self.slots.len().checked_sub(1)?;
-        let mut at = field_hash(key.as_bytes()) as usize & mask;
+        let mut at = field_hash(key) as usize & mask;
         loop {
             let index = usize::from(*self.slots.get(at)?).checked_sub(1)?;
             if self
                 .names
                 .get(index)
-                .is_some_and(|n| same_name(n.as_bytes(), key.as_bytes()))
+                .is_some_and(|n| same_name(n.as_bytes(), key))
             {
                 return Some(index);
             }
