@@ -46,8 +46,9 @@ fn initial_batch_capacity(batch_limit: usize, last_batch_bytes: usize) -> usize 
     batch_limit.min(INITIAL_BATCH_CAPACITY.max(last))
 }
 
-/// Builder buffers freed by compressed seals, kept to start new batches.
-const MAX_SPARE_BUFFERS: usize = 8;
+/// Batch buffers kept to start new batches with, at most: their capacities
+/// together also stay within `buffer.memory` (see `Producer::keep_spare`).
+const MAX_SPARE_BUFFERS: usize = 64;
 /// Failed epoch bumps before a fresh producer id is taken instead.
 const MAX_BUMP_FAILURES: u32 = 2;
 
@@ -380,6 +381,8 @@ pub struct Producer {
     compressor: Compressor,
     /// Builder buffers left by compressed seals, reused for new batches.
     spare_buffers: Vec<BytesMut>,
+    /// The capacities of `spare_buffers`, summed.
+    spare_bytes: usize,
     topics: Vec<Topic>,
     topic_index: HashMap<String, usize>,
     /// The topic of the last append (an index into `topics`): callers
@@ -453,6 +456,7 @@ impl Producer {
             rng: Rng::new(config.rng_seed),
             compressor,
             spare_buffers: Vec::new(),
+            spare_bytes: 0,
             config,
             batch_limit,
             max_batch,
@@ -1047,6 +1051,7 @@ impl Producer {
         let capacity = initial_batch_capacity(self.batch_limit, part.last_batch_bytes);
         let mut builder = match self.spare_buffers.pop() {
             Some(mut buf) => {
+                self.spare_bytes -= buf.capacity();
                 // Empty: growing it copies nothing.
                 buf.reserve(capacity);
                 BatchBuilder::new(buf)
@@ -1139,8 +1144,8 @@ impl Producer {
         // Compressed (if configured) here, once: retries re-send these bytes.
         let sealed = builder.seal_compressed(fields, &mut self.compressor);
         b.data = BatchData::Sealed(sealed.batch);
-        if sealed.spare.capacity() > 0 && self.spare_buffers.len() < MAX_SPARE_BUFFERS {
-            self.spare_buffers.push(sealed.spare);
+        if sealed.spare.capacity() > 0 {
+            self.keep_spare(sealed.spare);
         }
     }
 
@@ -1514,6 +1519,20 @@ impl Producer {
         if buf.capacity() >= INITIAL_BATCH_CAPACITY {
             let mut buf = buf;
             buf.clear();
+            self.keep_spare(buf);
+        }
+    }
+
+    /// Keeps an empty buffer for a later batch, while the spares stay within
+    /// `MAX_SPARE_BUFFERS` and, together, within `buffer.memory`: so a
+    /// producer that has filled its budget once reuses that memory instead
+    /// of faulting in fresh pages, and holds at most twice the budget.
+    fn keep_spare(&mut self, buf: BytesMut) {
+        let cap = buf.capacity();
+        if self.spare_buffers.len() < MAX_SPARE_BUFFERS
+            && self.spare_bytes + cap <= self.config.buffer_memory
+        {
+            self.spare_bytes += cap;
             self.spare_buffers.push(buf);
         }
     }
@@ -2582,6 +2601,28 @@ mod tests {
         assert!(p.spare_buffers.is_empty());
         assert_eq!(p.parts[pi].open.as_ref().unwrap().count, 1);
         assert_eq!(p.buffered, p.parts[pi].open.as_ref().unwrap().bytes);
+    }
+
+    #[test]
+    fn spare_buffers_stay_within_the_memory_budget() {
+        let (mut p, _) = producer(&[("buffer.memory", "300000")]);
+        // 64 KiB buffers: four fit in 300,000 bytes, the fifth does not.
+        for i in 0..6 {
+            p.keep_spare(BytesMut::with_capacity(INITIAL_BATCH_CAPACITY));
+            assert_eq!(p.spare_buffers.len(), (i + 1).min(4));
+        }
+        let held: usize = p.spare_buffers.iter().map(BytesMut::capacity).sum();
+        assert_eq!(p.spare_bytes, held);
+        assert!(held <= 300_000);
+        // Taking one for a batch gives its room back.
+        with_topic(&mut p, "t", 1);
+        p.id_state = IdState::Ready;
+        p.append(rec("t", Some(b"k"), b"v"), Instant::now).unwrap();
+        assert_eq!(p.spare_buffers.len(), 3);
+        let held: usize = p.spare_buffers.iter().map(BytesMut::capacity).sum();
+        assert_eq!(p.spare_bytes, held);
+        p.keep_spare(BytesMut::with_capacity(INITIAL_BATCH_CAPACITY));
+        assert_eq!(p.spare_buffers.len(), 4);
     }
 
     #[test]
