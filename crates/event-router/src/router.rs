@@ -440,12 +440,12 @@ fn decoded<'b>(buf: &'b [u8], v: Val, scratch: &'b mut Vec<u8>) -> &'b [u8] {
 
 /// Drops JSON `null`.
 fn present(v: Option<Val>) -> Option<Val> {
-    v.filter(|v| v.kind != Kind::Null)
+    v.filter(|v| v.kind() != Kind::Null)
 }
 
 /// A usable id: a string or a number.
 fn is_id(v: Option<Val>) -> bool {
-    matches!(present(v), Some(v) if matches!(v.kind, Kind::String | Kind::Number))
+    matches!(present(v), Some(v) if matches!(v.kind(), Kind::String | Kind::Number))
 }
 
 /// Member `name` of the merged object: the event's own (if an object) wins,
@@ -458,12 +458,12 @@ fn merged_member(
     scratch: &mut Vec<u8>,
 ) -> Option<Val> {
     match event_obj {
-        Some(v) if v.kind == Kind::Object => {
+        Some(v) if v.kind() == Kind::Object => {
             if let Some(m) = scan::member(buf, v, name, scratch) {
                 return Some(m);
             }
         }
-        Some(v) if v.kind != Kind::Null => return None,
+        Some(v) if v.kind() != Kind::Null => return None,
         _ => {}
     }
     batch_obj.and_then(|b| scan::member(buf, b, name, scratch))
@@ -476,7 +476,7 @@ fn merged_member(
 fn kafka_integration(view: &EventView, batch: &BatchCtx) -> (Option<Val>, Option<Val>) {
     if view
         .integrations
-        .is_some_and(|v| !matches!(v.kind, Kind::Object | Kind::Null))
+        .is_some_and(|v| !matches!(v.kind(), Kind::Object | Kind::Null))
     {
         return (None, None);
     }
@@ -758,7 +758,7 @@ impl Router {
         };
         match view.batch {
             None => self.process(out, buf, 0, &view, &BatchCtx::default(), &now),
-            Some(b) if b.kind != Kind::Array => {
+            Some(b) if b.kind() != Kind::Array => {
                 self.stats.events += 1;
                 let reason = DlqReason::BadStructure("`batch` must be an array");
                 self.dead_letter(out, 0, buf, reason, default_topic);
@@ -768,7 +768,7 @@ impl Router {
                 let elems = std::mem::take(&mut self.work.elems);
                 for (i, elem) in elems.iter().enumerate() {
                     let index = i as u32;
-                    if elem.obj.kind == Kind::Object {
+                    if elem.obj.kind() == Kind::Object {
                         self.process(out, buf, index, elem, &batch, &now);
                     } else {
                         self.stats.events += 1;
@@ -901,7 +901,7 @@ impl Router {
     }
 
     fn batch_ctx(&mut self, buf: &[u8], top: &EventView) -> BatchCtx {
-        let usable = |v: Option<Val>| v.filter(|v| v.kind == Kind::Object && v.flag);
+        let usable = |v: Option<Val>| v.filter(|v| v.kind() == Kind::Object && v.flag());
         let ctx = BatchCtx {
             context: usable(top.context),
             integrations: usable(top.integrations),
@@ -914,7 +914,7 @@ impl Router {
         ] {
             members.clear();
             if let Some(o) = obj {
-                let _ = Scanner::at(buf, o.start as usize).object(0, |k, v| {
+                let _ = Scanner::at(buf, o.start() as usize).object(0, |k, v| {
                     members.push((k, v));
                     Ok(())
                 });
@@ -1028,15 +1028,15 @@ impl Router {
             ..
         } = &mut self.work;
         let (kafka, all) = kafka_integration(view, batch);
-        let enabled = match kafka.map(|k| k.kind) {
+        let enabled = match kafka.map(|k| k.kind()) {
             Some(Kind::True | Kind::Object) => true,
             Some(Kind::False) => false,
-            _ => all.map(|a| a.kind) != Some(Kind::False),
+            _ => all.map(|a| a.kind()) != Some(Kind::False),
         };
         if !enabled {
             return Ok(None);
         }
-        let kafka_obj = kafka.filter(|k| k.kind == Kind::Object);
+        let kafka_obj = kafka.filter(|k| k.kind() == Kind::Object);
 
         // Topic.
         let override_topic = kafka_obj
@@ -1062,7 +1062,7 @@ impl Router {
         // Schema.
         let schema_id = kafka_obj
             .and_then(|k| scan::member(buf, k, b"schemaId", name))
-            .filter(|v| matches!(v.kind, Kind::String | Kind::Number));
+            .filter(|v| matches!(v.kind(), Kind::String | Kind::Number));
         let schema = match schema_id {
             Some(v) => {
                 let id = if v.is_string() {
@@ -1099,10 +1099,10 @@ impl Router {
             let Some(v) = lookup_path(buf, view, batch, path, name) else {
                 continue;
             };
-            key = match v.kind {
+            key = match v.kind() {
                 Kind::String if v.str_body(buf).is_empty() => None,
                 Kind::String => Some(string_span(out, buf, v)),
-                Kind::Number => Some(Span::body(v.start, v.end)),
+                Kind::Number => Some(Span::body(v.start(), v.end())),
                 _ => None,
             };
             if key.is_some() {
@@ -1114,7 +1114,7 @@ impl Router {
             .as_ref()
             .and_then(|p| lookup_path(buf, view, batch, p, name))
             .and_then(|v| {
-                let digits = match v.kind {
+                let digits = match v.kind() {
                     Kind::String => v.str_body(buf),
                     Kind::Number => v.raw(buf),
                     _ => return None,
@@ -1137,8 +1137,8 @@ impl Router {
         if let Some(v) = view.received_at {
             let ins = quoted(arena, &now.received);
             edits.push(Edit {
-                from: v.start,
-                to: v.end,
+                from: v.start(),
+                to: v.end(),
                 ins,
             });
         }
@@ -1150,7 +1150,7 @@ impl Router {
                     scan::unescape_into(v.str_body(buf), arena);
                     Span::arena(at, arena.len())
                 } else {
-                    Span::body(v.start + 1, v.end - 1)
+                    Span::body(v.start() + 1, v.end() - 1)
                 });
             }
             Some(v) => {
@@ -1160,8 +1160,8 @@ impl Router {
                 arena.push(b'"');
                 message_id = Some(Span::arena(at + 1, arena.len() - 1));
                 edits.push(Edit {
-                    from: v.start,
-                    to: v.end,
+                    from: v.start(),
+                    to: v.end(),
                     ins: Span::arena(at, arena.len()),
                 });
             }
@@ -1181,8 +1181,8 @@ impl Router {
                         let fixed = now.ms.saturating_sub(sent.saturating_sub(client));
                         let ins = quoted(arena, &time::format_millis(fixed));
                         edits.push(Edit {
-                            from: ts.start,
-                            to: ts.end,
+                            from: ts.start(),
+                            to: ts.end(),
                             ins,
                         });
                         if view.original_timestamp.is_none() {
@@ -1190,11 +1190,11 @@ impl Router {
                         }
                     }
                 }
-                Some(ts) if ts.kind == Kind::Null => {
+                Some(ts) if ts.kind() == Kind::Null => {
                     let ins = quoted(arena, &now.received);
                     edits.push(Edit {
-                        from: ts.start,
-                        to: ts.end,
+                        from: ts.start(),
+                        to: ts.end(),
                         ins,
                     });
                 }
@@ -1221,23 +1221,23 @@ impl Router {
             let Some(batch_obj) = batch_obj else { continue };
             match own {
                 None => *append = Some(batch_obj),
-                Some(v) if v.kind == Kind::Null => {
+                Some(v) if v.kind() == Kind::Null => {
                     let at = arena.len();
                     arena.extend_from_slice(batch_obj.raw(buf));
                     edits.push(Edit {
-                        from: v.start,
-                        to: v.end,
+                        from: v.start(),
+                        to: v.end(),
                         ins: Span::arena(at, arena.len()),
                     });
                 }
-                Some(v) if v.kind == Kind::Object => {
+                Some(v) if v.kind() == Kind::Object => {
                     keys.clear();
-                    let _ = Scanner::at(buf, v.start as usize).object(0, |k, _| {
+                    let _ = Scanner::at(buf, v.start() as usize).object(0, |k, _| {
                         keys.push(k);
                         Ok(())
                     });
                     let at = arena.len();
-                    let mut comma = v.flag;
+                    let mut comma = v.flag();
                     for (bk, bv) in members {
                         let bname = decoded(buf, *bk, text);
                         if keys.iter().any(|k| scan::key_is(buf, *k, bname, name)) {
@@ -1247,12 +1247,12 @@ impl Router {
                             arena.push(b',');
                         }
                         comma = true;
-                        arena.extend_from_slice(&buf[bk.start as usize..bv.end as usize]);
+                        arena.extend_from_slice(&buf[bk.start() as usize..bv.end() as usize]);
                     }
                     if arena.len() > at {
                         edits.push(Edit {
-                            from: v.end - 1,
-                            to: v.end - 1,
+                            from: v.end() - 1,
+                            to: v.end() - 1,
                             ins: Span::arena(at, arena.len()),
                         });
                     }
@@ -1263,7 +1263,7 @@ impl Router {
 
         // The tail: new members, then the closing brace.
         let tail_start = arena.len();
-        let mut first = !view.obj.flag;
+        let mut first = !view.obj.flag();
         if view.received_at.is_none() {
             arena.extend_from_slice(&now.member[usize::from(first)..]);
             first = false;
@@ -1306,7 +1306,7 @@ impl Router {
 
         edits.sort_unstable_by_key(|e| e.from);
         let chunk_start = out.chunks.len();
-        let mut cursor = view.obj.start;
+        let mut cursor = view.obj.start();
         for e in edits.iter() {
             if e.from > cursor {
                 out.chunks.push(Span::body(cursor, e.from));
@@ -1314,7 +1314,7 @@ impl Router {
             out.chunks.push(e.ins);
             cursor = e.to;
         }
-        let close = view.obj.end - 1;
+        let close = view.obj.end() - 1;
         if close > cursor {
             out.chunks.push(Span::body(cursor, close));
         }
@@ -1337,9 +1337,9 @@ impl Router {
             let Some(v) = lookup_path(buf, view, batch, path, &mut self.work.name) else {
                 continue;
             };
-            let span = match v.kind {
+            let span = match v.kind() {
                 Kind::String => string_span(out, buf, v),
-                _ => Span::body(v.start, v.end),
+                _ => Span::body(v.start(), v.end()),
             };
             out.headers.push((*hname, Some(span)));
         }
@@ -1425,11 +1425,11 @@ impl Router {
         ];
         let mut replace: [(&str, &[u8]); 5] = [("", &[]); 5];
         let mut n = 0;
-        let mut overlay = tail.is_some() && view.obj.kind == Kind::Object;
+        let mut overlay = tail.is_some() && view.obj.kind() == Kind::Object;
         for e in &self.work.edits {
             let name = members
                 .iter()
-                .find(|(v, _)| v.is_some_and(|v| v.start == e.from && v.end == e.to))
+                .find(|(v, _)| v.is_some_and(|v| v.start() == e.from && v.end() == e.to))
                 .map(|(_, name)| *name);
             match (name, arena_bytes(&e.ins), replace.get_mut(n)) {
                 (Some(name), Some(json), Some(slot)) if e.from < e.to => {
@@ -1593,7 +1593,7 @@ fn string_span(out: &mut Routed, buf: &[u8], v: Val) -> Span {
         scan::unescape_into(v.str_body(buf), &mut out.arena);
         Span::arena(at, out.arena.len())
     } else {
-        Span::body(v.start + 1, v.end - 1)
+        Span::body(v.start() + 1, v.end() - 1)
     }
 }
 

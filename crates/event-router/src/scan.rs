@@ -21,6 +21,7 @@
 //! - RFC 8259, The JavaScript Object Notation (JSON) Data Interchange Format.
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 /// Deepest nesting of arrays and objects accepted.
 pub(crate) const MAX_DEPTH: u32 = 128;
@@ -44,6 +45,7 @@ impl std::error::Error for ScanError {}
 
 /// The kind of a scanned JSON value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
 pub(crate) enum Kind {
     Object,
     Array,
@@ -56,42 +58,106 @@ pub(crate) enum Kind {
 }
 
 /// A scanned value: its kind and byte range (strings include their quotes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Held as two words: the range (`start` in the low half, `end` in the
+/// high) and the kind with the flag. A value is then passed and returned in
+/// two registers, and when it does go through memory it is written and read
+/// back whole. As four fields (12 bytes) it was returned through memory,
+/// written a field at a time and read back a word at a time: loads the CPU
+/// cannot forward from the pending stores, each a stall.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Val {
-    pub kind: Kind,
-    pub start: u32,
-    pub end: u32,
-    /// For strings: the contents hold at least one backslash escape.
-    /// For objects and arrays: at least one member or element.
-    pub flag: bool,
+    range: u64,
+    /// `kind + 1` in the low byte (never zero, so `Option<Val>` needs no
+    /// extra word), the flag in bit 8.
+    tag: NonZeroU64,
+}
+
+impl Default for Val {
+    fn default() -> Self {
+        Self::new(Kind::default(), 0, 0, false)
+    }
+}
+
+impl fmt::Debug for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Val")
+            .field("kind", &self.kind())
+            .field("start", &self.start())
+            .field("end", &self.end())
+            .field("flag", &self.flag())
+            .finish()
+    }
 }
 
 impl Val {
+    /// A value of `kind` over bytes `start..end`. `flag`: for strings, the
+    /// contents hold at least one backslash escape; for objects and arrays,
+    /// at least one member or element.
+    #[inline(always)]
+    pub fn new(kind: Kind, start: u32, end: u32, flag: bool) -> Self {
+        let tag = (kind as u64 + 1) | (u64::from(flag) << 8);
+        Self {
+            range: u64::from(start) | (u64::from(end) << 32),
+            tag: NonZeroU64::new(tag).unwrap_or(NonZeroU64::MIN),
+        }
+    }
+
+    #[inline(always)]
+    pub fn kind(&self) -> Kind {
+        match self.tag.get() & 0xff {
+            1 => Kind::Object,
+            2 => Kind::Array,
+            3 => Kind::String,
+            4 => Kind::Number,
+            5 => Kind::True,
+            6 => Kind::False,
+            _ => Kind::Null,
+        }
+    }
+
+    #[inline(always)]
+    pub fn start(&self) -> u32 {
+        self.range as u32
+    }
+
+    #[inline(always)]
+    pub fn end(&self) -> u32 {
+        (self.range >> 32) as u32
+    }
+
+    /// For strings: the contents hold at least one backslash escape. For
+    /// objects and arrays: at least one member or element.
+    #[inline(always)]
+    pub fn flag(&self) -> bool {
+        self.tag.get() & 0x100 != 0
+    }
+
     /// The bytes of the value as written.
     pub fn raw<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
-        buf.get(self.start as usize..self.end as usize)
+        buf.get(self.start() as usize..self.end() as usize)
             .unwrap_or_default()
     }
 
     /// For a string, the contents between the quotes (still escaped).
     pub fn str_body<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
-        buf.get(self.start as usize + 1..(self.end as usize).saturating_sub(1))
+        buf.get(self.start() as usize + 1..(self.end() as usize).saturating_sub(1))
             .unwrap_or_default()
     }
 
     pub fn is_string(&self) -> bool {
-        self.kind == Kind::String
+        self.kind() == Kind::String
     }
 
     /// A string with an escape.
     pub fn escaped(&self) -> bool {
-        self.kind == Kind::String && self.flag
+        self.kind() == Kind::String && self.flag()
     }
 
     /// An object or array with no members or elements.
     #[cfg(test)]
     pub fn is_empty_container(&self) -> bool {
-        matches!(self.kind, Kind::Object | Kind::Array) && !self.flag
+        matches!(self.kind(), Kind::Object | Kind::Array) && !self.flag()
     }
 }
 
@@ -569,12 +635,7 @@ impl<'a> Scanner<'a> {
             }
         }
         self.pos = pos;
-        Ok(Val {
-            kind: outer,
-            start: start as u32,
-            end: pos as u32,
-            flag: any,
-        })
+        Ok(Val::new(outer, start as u32, pos as u32, any))
     }
 
     /// [`Scanner::err`] at `pos`.
@@ -601,7 +662,7 @@ impl<'a> Scanner<'a> {
             }
             Err(next) => {
                 let v = self.string_from(start, next)?;
-                sink.string(start, self.pos, v.flag);
+                sink.string(start, self.pos, v.flag());
                 Ok(self.pos)
             }
         }
@@ -710,12 +771,7 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
-        Ok(Val {
-            kind: Kind::Object,
-            start: start as u32,
-            end: self.pos as u32,
-            flag: any,
-        })
+        Ok(Val::new(Kind::Object, start as u32, self.pos as u32, any))
     }
 
     /// Scans an array at the cursor, calling `element(scanner)` before each
@@ -751,12 +807,7 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
-        Ok(Val {
-            kind: Kind::Array,
-            start: start as u32,
-            end: self.pos as u32,
-            flag: any,
-        })
+        Ok(Val::new(Kind::Array, start as u32, self.pos as u32, any))
     }
 
     /// The next non-whitespace byte, without consuming it.
@@ -785,12 +836,7 @@ impl<'a> Scanner<'a> {
         match close_quote(self.buf, start) {
             Ok(close) => {
                 self.pos = close + 1;
-                Ok(Val {
-                    kind: Kind::String,
-                    start: start as u32,
-                    end: self.pos as u32,
-                    flag: false,
-                })
+                Ok(Val::new(Kind::String, start as u32, self.pos as u32, false))
             }
             Err(pos) => self.string_from(start, pos),
         }
@@ -807,12 +853,12 @@ impl<'a> Scanner<'a> {
             match buf.get(pos) {
                 Some(b'"') => {
                     self.pos = pos + 1;
-                    return Ok(Val {
-                        kind: Kind::String,
-                        start: start as u32,
-                        end: self.pos as u32,
-                        flag: escaped,
-                    });
+                    return Ok(Val::new(
+                        Kind::String,
+                        start as u32,
+                        self.pos as u32,
+                        escaped,
+                    ));
                 }
                 Some(b'\\') => escaped = true,
                 _ => {}
@@ -895,12 +941,7 @@ impl<'a> Scanner<'a> {
     fn number(&mut self) -> Result<Val, Stop> {
         let start = self.pos;
         self.pos = self.number_at(self.buf, start)?;
-        Ok(Val {
-            kind: Kind::Number,
-            start: start as u32,
-            end: self.pos as u32,
-            flag: false,
-        })
+        Ok(Val::new(Kind::Number, start as u32, self.pos as u32, false))
     }
 
     /// The number at `pos` in `buf` (the scanner's input); the position
@@ -940,12 +981,7 @@ impl<'a> Scanner<'a> {
     fn literal(&mut self, word: &'static [u8], kind: Kind) -> Result<Val, Stop> {
         let start = self.pos;
         self.pos = self.literal_at(start, word)?;
-        Ok(Val {
-            kind,
-            start: start as u32,
-            end: self.pos as u32,
-            flag: false,
-        })
+        Ok(Val::new(kind, start as u32, self.pos as u32, false))
     }
 }
 
@@ -984,11 +1020,11 @@ pub(crate) fn failure(buf: &[u8], error: ScanError) -> ScanError {
 /// Finds the last member named `name` of the object `obj` (already validated).
 /// Keys with escapes are decoded into `scratch` to compare.
 pub(crate) fn member(buf: &[u8], obj: Val, name: &[u8], scratch: &mut Vec<u8>) -> Option<Val> {
-    if obj.kind != Kind::Object || !obj.flag {
+    if obj.kind() != Kind::Object || !obj.flag() {
         return None;
     }
     let mut found = None;
-    let mut s = Scanner::at(buf, obj.start as usize);
+    let mut s = Scanner::at(buf, obj.start() as usize);
     let _ = s.object(0, |k, v| {
         if key_is(buf, k, name, scratch) {
             found = Some(v);
@@ -1337,7 +1373,7 @@ mod tests {
                     assert!(theirs.is_ok());
                     let mut s = Scanner::at(&doc, 1 + shift);
                     let string = s.value(1).unwrap();
-                    assert_eq!(string.end as usize, doc.len() - 1);
+                    assert_eq!(string.end() as usize, doc.len() - 1);
                     assert_eq!(string.escaped(), piece.starts_with(b"\\"));
                 }
                 for (piece, what) in bad {
@@ -1398,12 +1434,12 @@ mod tests {
             a.raw(buf),
             br#"[ [], {}, [1, {"b": [true]}], {"c": {"d": null}} ]"#
         );
-        assert!(a.flag && a.kind == Kind::Array);
+        assert!(a.flag() && a.kind() == Kind::Array);
         assert!(member(buf, obj, b"e", &mut scratch)
             .unwrap()
             .is_empty_container());
         let f = member(buf, obj, b"f", &mut scratch).unwrap();
-        assert!(f.is_empty_container() && f.kind == Kind::Array);
+        assert!(f.is_empty_container() && f.kind() == Kind::Array);
         for bad in [
             &br#"{"a": [ {"b": 1, } ]}"#[..],
             br#"{"a": [ {"b" 1} ]}"#,
@@ -1458,7 +1494,7 @@ mod tests {
                 assert!(v.is_ok(), "{text:?}: {v:?}");
                 let mut scratch = Vec::new();
                 let a = member(text.as_bytes(), v.unwrap(), b"a", &mut scratch).unwrap();
-                assert!(a.kind == Kind::Object && a.flag, "{text:?}");
+                assert!(a.kind() == Kind::Object && a.flag(), "{text:?}");
                 let raw = a.raw(text.as_bytes());
                 assert!(raw.starts_with(b"{") && raw.ends_with(b"}"), "{text:?}");
             }

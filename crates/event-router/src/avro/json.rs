@@ -591,9 +591,9 @@ impl Builder<'_> {
             Some(b'{' | b'[') => self.container(s, depth),
             _ => {
                 let v = s.value(depth)?;
-                match v.kind {
+                match v.kind() {
                     Kind::String => self.string(v),
-                    Kind::Number => self.number(v.start as usize, v.end as usize)?,
+                    Kind::Number => self.number(v.start() as usize, v.end() as usize)?,
                     Kind::True => self.leaf(Item::Scalar(StaticNode::Bool(true))),
                     Kind::False => self.leaf(Item::Scalar(StaticNode::Bool(false))),
                     _ => self.leaf(Item::Scalar(StaticNode::Null)),
@@ -681,7 +681,7 @@ impl Builder<'_> {
     }
 
     fn string(&mut self, v: scan::Val) {
-        self.string_at(v.start as usize, v.end as usize, v.escaped());
+        self.string_at(v.start() as usize, v.end() as usize, v.escaped());
     }
 
     /// The node of the string `start..end` of the text (quotes included).
