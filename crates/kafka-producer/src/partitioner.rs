@@ -12,6 +12,8 @@
 //! - librdkafka `src/rdkafka_msg.c`: `rd_kafka_msg_partitioner_consistent`,
 //!   `_consistent_random`, `_murmur2_random`, `rd_kafka_msg_sticky_partition`
 
+use kafka_wire::murmur2::{murmur2, to_positive};
+
 use crate::config::Partitioner;
 
 /// What the partitioner decided for one record.
@@ -29,22 +31,62 @@ pub(crate) enum Choice {
 
 /// Decides how to place a keyed or keyless record among `n > 0` partitions.
 #[inline]
+#[cfg(test)]
 pub(crate) fn choose(p: Partitioner, key: Option<&[u8]>, n: u32) -> Choice {
+    choose_mod(p, key, Modulus::new(n))
+}
+
+/// As `choose`, with the partition count as a precomputed [`Modulus`].
+#[inline]
+pub(crate) fn choose_mod(p: Partitioner, key: Option<&[u8]>, n: Modulus) -> Choice {
     match p {
         Partitioner::Random => Choice::Random,
         Partitioner::RoundRobin => Choice::RoundRobin,
         Partitioner::Consistent => match key {
             None => Choice::Sticky,
-            Some(k) => Choice::Fixed(crc32(k) % n),
+            Some(k) => Choice::Fixed(n.reduce(crc32(k))),
         },
         Partitioner::ConsistentRandom => match key {
             None | Some([]) => Choice::Sticky,
-            Some(k) => Choice::Fixed(crc32(k) % n),
+            Some(k) => Choice::Fixed(n.reduce(crc32(k))),
         },
         Partitioner::Murmur2 | Partitioner::Murmur2Random => match key {
             None => Choice::Sticky,
-            Some(k) => Choice::Fixed(kafka_wire::murmur2::partition_for_key(k, n)),
+            Some(k) => Choice::Fixed(n.reduce(to_positive(murmur2(k)))),
         },
+    }
+}
+
+/// `x % n` for a fixed `n`, by a multiplication instead of a division
+/// (Lemire, Kaser and Kurz, "Faster remainder by direct computation",
+/// 2019): exact for every `u32` `x`. `n == 0` gives 0, as
+/// `partition_for_key` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Modulus {
+    n: u32,
+    /// `ceil(2^64 / n)`, wrapped (0 for `n` of 0 or 1).
+    m: u64,
+}
+
+impl Modulus {
+    pub(crate) fn new(n: u32) -> Self {
+        let m = match n {
+            0 => 0,
+            n => (u64::MAX / u64::from(n)).wrapping_add(1),
+        };
+        Self { n, m }
+    }
+
+    /// The modulus.
+    #[inline]
+    pub(crate) fn n(self) -> u32 {
+        self.n
+    }
+
+    #[inline]
+    pub(crate) fn reduce(self, x: u32) -> u32 {
+        let low = self.m.wrapping_mul(u64::from(x));
+        ((u128::from(low) * u128::from(self.n)) >> 64) as u32
     }
 }
 
@@ -139,6 +181,54 @@ pub(crate) fn random_partition(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modulus_is_the_remainder() {
+        for n in [
+            1u32,
+            2,
+            3,
+            6,
+            7,
+            8,
+            12,
+            100,
+            1 << 20,
+            u32::MAX - 1,
+            u32::MAX,
+        ] {
+            let m = Modulus::new(n);
+            for x in [
+                0u32,
+                1,
+                2,
+                n - 1,
+                n,
+                n.wrapping_add(1),
+                0x7fff_ffff,
+                u32::MAX - 1,
+                u32::MAX,
+            ] {
+                assert_eq!(m.reduce(x), x % n, "{x} % {n}");
+            }
+        }
+        assert_eq!(Modulus::new(0).reduce(12345), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn modulus_agrees_with_the_division(x in proptest::prelude::any::<u32>(), n in 1u32..) {
+            proptest::prop_assert_eq!(Modulus::new(n).reduce(x), x % n);
+        }
+
+        #[test]
+        fn keyed_choice_is_java_murmur2(key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), n in 1u32..512) {
+            proptest::prop_assert_eq!(
+                choose(Partitioner::Murmur2, Some(&key), n),
+                Choice::Fixed(kafka_wire::murmur2::partition_for_key(&key, n))
+            );
+        }
+    }
 
     #[test]
     fn crc32_matches_zlib_check_values() {

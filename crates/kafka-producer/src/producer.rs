@@ -21,7 +21,7 @@ use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
 
 use crate::config::{Acks, ProducerConfig};
 use crate::error::{AppendError, AuthError, DeliveryError, FatalError};
-use crate::partitioner::{self, Choice, Rng};
+use crate::partitioner::{self, Choice, Modulus, Rng};
 use crate::{
     BatchResult, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, Now, RecordRef,
     Transmit,
@@ -221,6 +221,9 @@ struct Part {
     /// that large, so a busy partition does not regrow (and copy) its
     /// buffer from `INITIAL_BATCH_CAPACITY` for every batch.
     last_batch_bytes: usize,
+    /// Records in the last batch closed, to size the next batch's list of
+    /// delivery ids once instead of growing it a doubling at a time.
+    last_batch_count: usize,
 }
 
 impl Part {
@@ -258,6 +261,8 @@ struct Topic {
     sticky: Option<(u32, u64)>,
     rr_next: u32,
     last_error: Option<ErrorCode>,
+    /// The partition count, for the keyed partitioners' remainder.
+    modulus: Modulus,
 }
 
 #[derive(Debug)]
@@ -929,6 +934,7 @@ impl Producer {
             pending: VecDeque::new(),
             sticky: None,
             rr_next: 0,
+            modulus: Modulus::default(),
             last_error: None,
         });
         self.topic_index.insert(topic.to_owned(), i);
@@ -969,7 +975,11 @@ impl Producer {
                 .map(|(i, _)| i as u32)
                 .collect()
         };
-        let index = match partitioner::choose(self.config.partitioner, r.key, n) {
+        if self.topics[ti].modulus.n() != n {
+            self.topics[ti].modulus = Modulus::new(n);
+        }
+        let modulus = self.topics[ti].modulus;
+        let index = match partitioner::choose_mod(self.config.partitioner, r.key, modulus) {
             Choice::Fixed(p) => p,
             Choice::RoundRobin => {
                 let t = &mut self.topics[ti];
@@ -1077,7 +1087,11 @@ impl Producer {
         part.open = Some(Batch {
             uid,
             data: BatchData::Building(builder),
-            ids: vec![id],
+            ids: {
+                let mut ids = Vec::with_capacity(part.last_batch_count.clamp(1, 1 << 16));
+                ids.push(id);
+                ids
+            },
             count: 1,
             bytes: BATCH_HEADER_LEN + size,
             created: now,
@@ -1103,6 +1117,7 @@ impl Producer {
         let part = &mut self.parts[pi];
         if let Some(b) = part.open.take() {
             part.last_batch_bytes = b.bytes;
+            part.last_batch_count = b.count as usize;
             if b.count > 0 {
                 part.queue.push_back(b);
             } else {
@@ -2070,6 +2085,7 @@ impl Producer {
                             inflight_conn: None,
                             gen: 0,
                             last_batch_bytes: 0,
+                            last_batch_count: 0,
                         });
                         let pi = self.parts.len() - 1;
                         self.topics[ti].parts.push(pi);
@@ -2474,6 +2490,7 @@ mod tests {
                 inflight_conn: None,
                 gen: 0,
                 last_batch_bytes: 0,
+                last_batch_count: 0,
             });
             let pi = p.parts.len() - 1;
             p.topics[ti].parts.push(pi);
