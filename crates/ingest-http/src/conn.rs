@@ -543,8 +543,7 @@ impl Connection {
     /// Check-then-parse: whether `input` holds a blank line ending a head.
     fn head_complete(&mut self) -> bool {
         let start = self.scanned.saturating_sub(2).min(self.input.len());
-        let buf = &self.input[start..];
-        let found = buf.windows(2).any(|w| w == b"\n\n") || buf.windows(3).any(|w| w == b"\n\r\n");
+        let found = blank_line(&self.input[start..]);
         if !found {
             self.scanned = self.input.len();
         }
@@ -929,6 +928,16 @@ fn gunzip(data: &[u8], limit: usize) -> Result<Bytes, GunzipError> {
         return Err(GunzipError::TooLarge);
     }
     Ok(Bytes::from(out))
+}
+
+/// Whether `buf` holds a blank line (`\n\n` or `\n\r\n`). Looks only at
+/// each line feed, and stops at the first blank line: the bytes after a
+/// head (a body read with it) are not scanned.
+fn blank_line(buf: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', buf).any(|i| {
+        let rest = &buf[i + 1..];
+        rest.starts_with(b"\n") || rest.starts_with(b"\r\n")
+    })
 }
 
 #[cfg(test)]

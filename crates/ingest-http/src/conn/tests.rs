@@ -912,3 +912,28 @@ proptest! {
         prop_assert!(h.conn.is_finished());
     }
 }
+
+#[test]
+fn blank_line_ends_a_head() {
+    assert!(blank_line(b"POST / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert!(blank_line(b"POST / HTTP/1.1\nHost: x\n\n{\"a\":1}"));
+    assert!(blank_line(b"\r\n\r\n"));
+    assert!(blank_line(b"\n\n"));
+    assert!(!blank_line(b"POST / HTTP/1.1\r\nHost: x\r\n"));
+    assert!(!blank_line(b"POST / HTTP/1.1\r\nHost: x\r\n\r"));
+    assert!(!blank_line(b"\n\r"));
+    assert!(!blank_line(b"\n"));
+    assert!(!blank_line(b""));
+}
+
+proptest! {
+    /// The line-feed search agrees with looking at every window of the
+    /// input for `\n\n` or `\n\r\n`.
+    #[test]
+    fn blank_line_agrees_with_every_window(
+        buf in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'a')], 0..40)
+    ) {
+        let windows = buf.windows(2).any(|w| w == b"\n\n") || buf.windows(3).any(|w| w == b"\n\r\n");
+        prop_assert_eq!(blank_line(&buf), windows);
+    }
+}
