@@ -29,16 +29,10 @@ pub(crate) enum Choice {
     RoundRobin,
 }
 
-/// Decides how to place a keyed or keyless record among `n > 0` partitions.
+/// Decides how to place a keyed or keyless record among `n > 0` partitions
+/// (the count as a precomputed [`Modulus`]).
 #[inline]
-#[cfg(test)]
-pub(crate) fn choose(p: Partitioner, key: Option<&[u8]>, n: u32) -> Choice {
-    choose_mod(p, key, Modulus::new(n))
-}
-
-/// As `choose`, with the partition count as a precomputed [`Modulus`].
-#[inline]
-pub(crate) fn choose_mod(p: Partitioner, key: Option<&[u8]>, n: Modulus) -> Choice {
+pub(crate) fn choose(p: Partitioner, key: Option<&[u8]>, n: Modulus) -> Choice {
     match p {
         Partitioner::Random => Choice::Random,
         Partitioner::RoundRobin => Choice::RoundRobin,
@@ -224,7 +218,7 @@ mod tests {
         #[test]
         fn keyed_choice_is_java_murmur2(key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), n in 1u32..512) {
             proptest::prop_assert_eq!(
-                choose(Partitioner::Murmur2, Some(&key), n),
+                choose(Partitioner::Murmur2, Some(&key), Modulus::new(n)),
                 Choice::Fixed(kafka_wire::murmur2::partition_for_key(&key, n))
             );
         }
@@ -245,26 +239,33 @@ mod tests {
     #[test]
     fn consistent_semantics() {
         assert_eq!(
-            choose(Partitioner::Consistent, Some(b"123456789"), 10),
+            choose(
+                Partitioner::Consistent,
+                Some(b"123456789"),
+                Modulus::new(10)
+            ),
             Choice::Fixed(0xCBF4_3926 % 10)
         );
         // Empty key hashes (crc 0); null key is sticky.
         assert_eq!(
-            choose(Partitioner::Consistent, Some(b""), 7),
+            choose(Partitioner::Consistent, Some(b""), Modulus::new(7)),
             Choice::Fixed(0)
         );
-        assert_eq!(choose(Partitioner::Consistent, None, 7), Choice::Sticky);
+        assert_eq!(
+            choose(Partitioner::Consistent, None, Modulus::new(7)),
+            Choice::Sticky
+        );
         // consistent_random: empty and null keys are both sticky.
         assert_eq!(
-            choose(Partitioner::ConsistentRandom, Some(b""), 7),
+            choose(Partitioner::ConsistentRandom, Some(b""), Modulus::new(7)),
             Choice::Sticky
         );
         assert_eq!(
-            choose(Partitioner::ConsistentRandom, None, 7),
+            choose(Partitioner::ConsistentRandom, None, Modulus::new(7)),
             Choice::Sticky
         );
         assert_eq!(
-            choose(Partitioner::ConsistentRandom, Some(b"a"), 7),
+            choose(Partitioner::ConsistentRandom, Some(b"a"), Modulus::new(7)),
             Choice::Fixed(0xE8B7_BE43 % 7)
         );
     }
@@ -280,27 +281,33 @@ mod tests {
         ] {
             let want = (h & 0x7fff_ffff) as u32 % 12;
             assert_eq!(
-                choose(Partitioner::Murmur2Random, Some(key), 12),
+                choose(Partitioner::Murmur2Random, Some(key), Modulus::new(12)),
                 Choice::Fixed(want)
             );
             assert_eq!(
-                choose(Partitioner::Murmur2, Some(key), 12),
+                choose(Partitioner::Murmur2, Some(key), Modulus::new(12)),
                 Choice::Fixed(want)
             );
         }
         // An empty key is hashed by murmur2_random (Java hashes it too).
         assert!(matches!(
-            choose(Partitioner::Murmur2Random, Some(b""), 12),
+            choose(Partitioner::Murmur2Random, Some(b""), Modulus::new(12)),
             Choice::Fixed(_)
         ));
-        assert_eq!(choose(Partitioner::Murmur2Random, None, 12), Choice::Sticky);
+        assert_eq!(
+            choose(Partitioner::Murmur2Random, None, Modulus::new(12)),
+            Choice::Sticky
+        );
     }
 
     #[test]
     fn random_and_round_robin_ignore_keys() {
-        assert_eq!(choose(Partitioner::Random, Some(b"k"), 3), Choice::Random);
         assert_eq!(
-            choose(Partitioner::RoundRobin, Some(b"k"), 3),
+            choose(Partitioner::Random, Some(b"k"), Modulus::new(3)),
+            Choice::Random
+        );
+        assert_eq!(
+            choose(Partitioner::RoundRobin, Some(b"k"), Modulus::new(3)),
             Choice::RoundRobin
         );
     }

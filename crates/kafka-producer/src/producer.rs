@@ -979,7 +979,7 @@ impl Producer {
             self.topics[ti].modulus = Modulus::new(n);
         }
         let modulus = self.topics[ti].modulus;
-        let index = match partitioner::choose_mod(self.config.partitioner, r.key, modulus) {
+        let index = match partitioner::choose(self.config.partitioner, r.key, modulus) {
             Choice::Fixed(p) => p,
             Choice::RoundRobin => {
                 let t = &mut self.topics[ti];
