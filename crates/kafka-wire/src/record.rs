@@ -38,7 +38,7 @@ use std::mem::MaybeUninit;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::compression::{Compressor, Decompressor};
-use crate::crc::crc32c_concat;
+use crate::crc::{crc32c, crc32c_append, crc32c_concat};
 use crate::error::DecodeError;
 use crate::primitives::{
     read_uvarint, read_uvarlong, varint_len, varlong_len, zigzag_decode32, zigzag_decode64,
@@ -311,20 +311,16 @@ impl BatchBuilder {
     /// checksum.
     #[inline(never)]
     fn crc_step(&mut self) {
-        // The crate's loops take 8-byte words from the first aligned
-        // address on: a step that starts aligned and takes whole blocks
-        // leaves no serial tail.
-        let lead = (self.buf.as_ptr() as usize + self.crc_end).wrapping_neg() % 8;
-        let steps = (self.buf.len() - self.crc_end - lead) / CRC_STEP;
-        let end = self.crc_end + lead + steps * CRC_STEP;
-        self.records_crc = crc32c::crc32c_append(self.records_crc, &self.buf[self.crc_end..end]);
+        let steps = (self.buf.len() - self.crc_end) / CRC_STEP;
+        let end = self.crc_end + steps * CRC_STEP;
+        self.records_crc = crc32c_append(self.records_crc, &self.buf[self.crc_end..end]);
         self.crc_end = end;
     }
 
     /// The CRC-32C of the whole records section, when it was kept running.
     fn records_crc(&self) -> Option<u32> {
         self.running_crc
-            .then(|| crc32c::crc32c_append(self.records_crc, &self.buf[self.crc_end..]))
+            .then(|| crc32c_append(self.records_crc, &self.buf[self.crc_end..]))
     }
 
     /// Starts a batch in a new buffer of `capacity` bytes.
@@ -547,7 +543,7 @@ impl BatchBuilder {
         unsafe {
             buf.set_len(start + size);
         }
-        if self.running_crc && buf.len() - self.crc_end >= CRC_STEP + 8 {
+        if self.running_crc && buf.len() - self.crc_end >= CRC_STEP {
             self.crc_step();
         }
         if timestamp > self.max_timestamp || self.count == 0 {
@@ -680,11 +676,11 @@ fn fill_header(b: &mut [u8], h: &HeaderFields, producer: ProducerFields, records
     put_producer_fields(b, producer);
     let crc = match records_crc {
         Some(records) => crc32c_concat(
-            crc32c::crc32c(&b[OFF_ATTRIBUTES..BATCH_HEADER_LEN]),
+            crc32c(&b[OFF_ATTRIBUTES..BATCH_HEADER_LEN]),
             records,
             b.len() - BATCH_HEADER_LEN,
         ),
-        None => crc32c::crc32c(&b[OFF_ATTRIBUTES..]),
+        None => crc32c(&b[OFF_ATTRIBUTES..]),
     };
     b[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
 }
@@ -698,7 +694,7 @@ fn put_producer_fields(b: &mut [u8], p: ProducerFields) {
 /// Writes new producer fields into a sealed batch and recomputes its CRC.
 fn write_producer_fields(b: &mut [u8], p: ProducerFields) {
     put_producer_fields(b, p);
-    let crc = crc32c::crc32c(&b[OFF_ATTRIBUTES..]);
+    let crc = crc32c(&b[OFF_ATTRIBUTES..]);
     b[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
@@ -715,8 +711,8 @@ pub fn restamp(batch: &[u8], producer: ProducerFields) -> Option<Bytes> {
 }
 
 /// Bytes of records the running checksum takes in at a time: small enough
-/// that they are still in the cache, and the block of the `crc32c` crate's
-/// fastest loop (three interleaved 8 KiB streams).
+/// that they are still in the cache, large enough that the checksum's
+/// start-up and tail are a small part of each step.
 const CRC_STEP: usize = 3 * 8 * 1024;
 
 /// A writer over the spare capacity reserved for one record.
@@ -857,7 +853,7 @@ impl RecordBatch {
     /// Checks the stored CRC-32C against the bytes.
     pub fn verify_crc(&self) -> Result<(), DecodeError> {
         let stored = self.crc();
-        let computed = crc32c::crc32c(&self.bytes[OFF_ATTRIBUTES..]);
+        let computed = crc32c(&self.bytes[OFF_ATTRIBUTES..]);
         if stored == computed {
             Ok(())
         } else {
