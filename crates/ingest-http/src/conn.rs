@@ -248,10 +248,10 @@ impl Connection {
     /// [`Connection::handle_received`]. Reading straight into it lets a
     /// `Content-Length` body become the request's `Bytes` without a copy.
     ///
-    /// The buffer comes with spare capacity: at least [`MIN_READ`] bytes,
-    /// and while a `Content-Length` body is being received, room for all
-    /// of it, so that a large body arrives in one allocation instead of
-    /// being moved each time the buffer grows.
+    /// The buffer comes with spare capacity: while a `Content-Length` body
+    /// is being received, room for the rest of it, so that a large body
+    /// arrives in one allocation instead of being moved each time the
+    /// buffer grows; otherwise at least [`MIN_READ`] bytes.
     pub fn recv_buffer(&mut self) -> &mut BytesMut {
         let body_left = match &self.state {
             State::Body(BodyState {
@@ -261,7 +261,11 @@ impl Connection {
             }) => remaining.saturating_sub(self.input.len()),
             _ => 0,
         };
-        self.input.reserve(body_left.max(MIN_READ));
+        // Room for exactly the rest of the body, not `MIN_READ`: near the
+        // end of a body a larger reservation would move (copy) everything
+        // received so far. The read after the body gets `MIN_READ` again.
+        self.input
+            .reserve(if body_left > 0 { body_left } else { MIN_READ });
         &mut self.input
     }
 
