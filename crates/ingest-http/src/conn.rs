@@ -55,7 +55,9 @@ use crate::metrics::{WorkerMetrics, CONTENT_TYPE};
 use crate::response::{self, Response, CONTINUE};
 use crate::sink::{Endpoint, IngestOutcome, IngestRequest};
 
-/// The least spare room [`Connection::recv_buffer`] offers a read.
+/// The least spare room [`Connection::recv_buffer`] offers a read, except
+/// while less than this is left of a `Content-Length` body: then room for
+/// exactly the rest of it.
 pub const MIN_READ: usize = 16 * 1024;
 
 /// Most headers accepted in one request head.
