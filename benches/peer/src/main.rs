@@ -26,7 +26,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kafka_net::{
-    AppendError, BatchResult, DeliveryReport, Engine, Error, NetConfig, Outcome, Producer, RecordRef, Runtime,
+    AppendError, BatchResult, DeliveryReport, Engine, Error, NetConfig, Outcome, Producer,
+    RecordRef, Runtime,
 };
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
