@@ -1,8 +1,8 @@
 //! Load generator for the forwarder end to end: many keep-alive
 //! connections posting `/v1/batch` bodies of realistic track events, as the
 //! Segment and RudderStack SDKs do. Reports events per second and, given
-//! the forwarder's pid, its CPU time per million events (from
-//! `/proc/<pid>/stat`).
+//! the forwarder's pid, its CPU time per million events and per event,
+//! split into user and system time (from `/proc/<pid>/stat`).
 //!
 //! ```text
 //! loadgen [--addr 127.0.0.1:8080] [--write-key dev] [--connections 32]
@@ -216,15 +216,16 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: &str) -> Option<f64> {
+/// CPU time of a process, in seconds: (user, system).
+fn cpu_seconds(pid: &str) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split(' ').collect();
     // After the command: state is field 3, utime 14, stime 15.
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / clock_ticks())
+    let ticks = clock_ticks();
+    Some((utime / ticks, stime / ticks))
 }
 
 fn clock_ticks() -> f64 {
@@ -310,12 +311,15 @@ fn main() {
         (c1[4] - c0[4]) as f64 / elapsed / 1e6
     );
     if let (Some(a), Some(b)) = (cpu0, cpu1) {
-        let cpu = b - a;
+        let (user, system) = (b.0 - a.0, b.1 - a.1);
+        let cpu = user + system;
         println!(
-            "forwarder CPU:         {:.2} s in {:.2} s ({:.2} cores)",
+            "forwarder CPU:         {:.2} s in {:.2} s ({:.2} cores; user {:.2} s, system {:.2} s)",
             cpu,
             elapsed,
-            cpu / elapsed
+            cpu / elapsed,
+            user,
+            system
         );
         if events > 0.0 {
             println!(
@@ -323,10 +327,15 @@ fn main() {
                 cpu / events * 1e6,
                 events / cpu
             );
+            println!(
+                "forwarder CPU per event: user {:.3} us, system {:.3} us",
+                user / events * 1e6,
+                system / events * 1e6
+            );
         }
     }
     if let (Some(a), Some(b)) = (self0, self1) {
-        println!("loadgen CPU:           {:.2} s", b - a);
+        println!("loadgen CPU:           {:.2} s", (b.0 + b.1) - (a.0 + a.1));
     }
     for t in threads {
         let _ = t.join();
