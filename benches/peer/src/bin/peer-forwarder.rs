@@ -1,7 +1,7 @@
 //! The forwarder's peer in its end-to-end benchmark: the same job built the
 //! usual way, from common libraries. `hyper` serves HTTP/1.1, `serde_json`
-//! parses each `/v1/batch` body into a value tree, and librdkafka (the
-//! `rdkafka` crate's `FutureProducer`) produces one record per event.
+//! parses each `/v1/batch` body, and librdkafka (the `rdkafka` crate's
+//! `FutureProducer`) produces one record per event.
 //!
 //! It does what the forwarder does for the benchmark's events, as a team
 //! would write it by hand, in one of two ways (`--mode`):
@@ -11,18 +11,19 @@
 //! - `raw`: the tuned way. The body is parsed into borrowed `RawValue`s,
 //!   one per event, and each event only into the few fields routing needs
 //!   (the rest is checked and skipped); the record's value is the event's
-//!   own bytes with `receivedAt` spliced in before its closing brace.
+//!   own bytes with `receivedAt` spliced in before its closing brace (an
+//!   event that already has one goes through a value tree instead).
 //!
 //! Either way it:
-//! - check the write key (HTTP Basic, key as the user name);
-//! - check each event: an object with a known `type` and a `userId` or
+//! - checks the write key (HTTP Basic, key as the user name);
+//! - checks each event: an object with a known `type` and a `userId` or
 //!   `anonymousId`;
-//! - add `receivedAt`;
-//! - produce the event as JSON to the topic, keyed by `userId` (else
+//! - sets `receivedAt` to the time the body arrived;
+//! - produces the event as JSON to the topic, keyed by `userId` (else
 //!   `anonymousId`), with `message_id` and `event_type` headers. It uses
 //!   the same producer settings as the forwarder: idempotent, `acks=all`,
 //!   `linger.ms = 5`, 1 MiB batches, Java's murmur2 for keys;
-//! - answer 200 with the forwarder's body once every record is delivered,
+//! - answers 200 with the forwarder's body once every record is delivered,
 //!   and 503 if any is not.
 //!
 //! One thread serves HTTP, like one forwarder worker. librdkafka adds its
@@ -293,8 +294,7 @@ fn parse_tree(body: &[u8], received: &str) -> Parsed {
             .get("messageId")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        obj.entry("receivedAt")
-            .or_insert_with(|| Value::String(received.to_owned()));
+        obj.insert("receivedAt".to_owned(), Value::String(received.to_owned()));
         let value = serde_json::to_vec(obj).map_err(|e| e.to_string())?;
         outs.push(Out {
             key,
@@ -312,6 +312,13 @@ fn parse_raw(body: &[u8], received: &str) -> Parsed {
     let mut outs = Vec::with_capacity(doc.batch.len());
     let mut errors = Vec::new();
     for (index, event) in doc.batch.iter().enumerate() {
+        // `RawValue` holds the event's exact text, from its first byte to
+        // its last. (A struct also deserialises from an array.)
+        let text = event.get().as_bytes();
+        if text.first() != Some(&b'{') {
+            errors.push(bad(index, "not an object"));
+            continue;
+        }
         let head: Head<'_> = match serde_json::from_str(event.get()) {
             Ok(h) => h,
             Err(e) => {
@@ -334,10 +341,15 @@ fn parse_raw(body: &[u8], received: &str) -> Parsed {
             errors.push(bad(index, "no identity"));
             continue;
         };
-        // `RawValue` holds the event's exact text, which ends at its `}`.
-        let text = event.get().as_bytes();
         let value = if head.received_at.is_some() {
-            text.to_vec()
+            // Rare: replace it in a value tree.
+            let tree = serde_json::from_str::<serde_json::Map<String, Value>>(event.get());
+            let Ok(mut tree) = tree else {
+                errors.push(bad(index, "not an object"));
+                continue;
+            };
+            tree.insert("receivedAt".to_owned(), Value::String(received.to_owned()));
+            serde_json::to_vec(&tree).map_err(|e| e.to_string())?
         } else {
             let open = &text[..text.len() - 1];
             let empty = open.iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b'{');
