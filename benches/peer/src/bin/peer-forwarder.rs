@@ -257,6 +257,22 @@ fn bad(index: usize, message: &str) -> Value {
     serde_json::json!({ "index": index, "message": message })
 }
 
+/// The checks both modes make: a known `type`, and the record key,
+/// `userId` else `anonymousId` (non-empty).
+fn type_and_key(
+    ty: Option<&str>,
+    user_id: Option<&str>,
+    anonymous_id: Option<&str>,
+) -> Result<(String, String), &'static str> {
+    let ty = ty.filter(|t| TYPES.contains(t)).ok_or("bad type")?;
+    let key = [user_id, anonymous_id]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.is_empty())
+        .ok_or("no identity")?;
+    Ok((ty.to_owned(), key.to_owned()))
+}
+
 /// `--mode tree`: the body as a value tree.
 fn parse_tree(body: &[u8], received: &str) -> Parsed {
     let mut doc: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
@@ -271,24 +287,13 @@ fn parse_tree(body: &[u8], received: &str) -> Parsed {
             errors.push(bad(index, "not an object"));
             continue;
         };
-        let ty = match obj.get("type").and_then(Value::as_str) {
-            Some(t) if TYPES.contains(&t) => t.to_owned(),
-            _ => {
-                errors.push(bad(index, "bad type"));
+        let field = |name: &str| obj.get(name).and_then(Value::as_str);
+        let (ty, key) = match type_and_key(field("type"), field("userId"), field("anonymousId")) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(bad(index, e));
                 continue;
             }
-        };
-        let key = ["userId", "anonymousId"]
-            .iter()
-            .find_map(|k| {
-                obj.get(*k)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-            })
-            .map(str::to_owned);
-        let Some(key) = key else {
-            errors.push(bad(index, "no identity"));
-            continue;
         };
         let message_id = obj
             .get("messageId")
@@ -326,20 +331,16 @@ fn parse_raw(body: &[u8], received: &str) -> Parsed {
                 continue;
             }
         };
-        let ty = match head.ty.as_deref() {
-            Some(t) if TYPES.contains(&t) => t.to_owned(),
-            _ => {
-                errors.push(bad(index, "bad type"));
+        let (ty, key) = match type_and_key(
+            head.ty.as_deref(),
+            head.user_id.as_deref(),
+            head.anonymous_id.as_deref(),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(bad(index, e));
                 continue;
             }
-        };
-        let Some(key) = [&head.user_id, &head.anonymous_id]
-            .into_iter()
-            .find_map(|k| k.as_deref().filter(|s| !s.is_empty()))
-            .map(str::to_owned)
-        else {
-            errors.push(bad(index, "no identity"));
-            continue;
         };
         let value = if head.received_at.is_some() {
             // Rare: replace it in a value tree.
