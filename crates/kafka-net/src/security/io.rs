@@ -321,6 +321,15 @@ pub(crate) mod uring {
         Ok(buf)
     }
 
+    /// Sends what TLS queued after failing (the alert that tells the
+    /// broker why, as tokio-rustls does on the epoll engine), before the
+    /// caller closes the socket. Best effort: the connection is failing.
+    async fn send_alert(stream: &TcpStream, tls: &mut UringTls) {
+        if let Ok(out) = tls.take_outgoing() {
+            let _ = send(stream, out).await;
+        }
+    }
+
     /// Runs the set-up step on a connected stream to `host`. Returns the
     /// TLS state for the rest of the connection (when the protocol has
     /// TLS) and any plaintext already received after the exchange.
@@ -344,9 +353,11 @@ pub(crate) mod uring {
                     break;
                 }
                 let raw = recv(stream).await.map_err(io_err)?;
-                // A TLS failure comes back as the `SetupError` it carries.
-                t.feed(&raw, &mut plain)
-                    .map_err(|e| e.downcast::<SetupError>().unwrap_or_else(io_err))?;
+                if let Err(e) = t.feed(&raw, &mut plain) {
+                    send_alert(stream, t).await;
+                    // A TLS failure comes back as the `SetupError` it carries.
+                    return Err(e.downcast::<SetupError>().unwrap_or_else(io_err));
+                }
             }
             tracing::debug!(
                 broker = host,
@@ -381,7 +392,10 @@ pub(crate) mod uring {
                 let raw = recv(stream).await.map_err(|e| sasl_io(host, e))?;
                 match tls.as_mut() {
                     Some(t) => {
-                        t.feed(&raw, &mut plain).map_err(|e| sasl_io(host, e))?;
+                        if let Err(e) = t.feed(&raw, &mut plain) {
+                            send_alert(stream, t).await;
+                            return Err(sasl_io(host, e));
+                        }
                     }
                     None => plain.extend_from_slice(&raw),
                 }
@@ -422,7 +436,17 @@ pub(crate) mod uring {
                 if n == 0 {
                     return Err::<(), _>(io::ErrorKind::UnexpectedEof.into());
                 }
-                let wants_write = tls.borrow_mut().feed(&raw[..n], &mut plain)?;
+                let fed = tls.borrow_mut().feed(&raw[..n], &mut plain);
+                let wants_write = match fed {
+                    Ok(w) => w,
+                    Err(e) => {
+                        let alert = tls.borrow_mut().take_outgoing();
+                        if let Ok(alert) = alert {
+                            let _ = send(stream, alert).await;
+                        }
+                        return Err(e);
+                    }
+                };
                 raw.clear();
                 if wants_write {
                     kick.notify_one();
