@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_producer::{
-    AppendError, AuthError, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, FatalError,
-    Outcome, ProducerConfig, RecordRef, Transmit,
+    AppendError, AuthError, BadResponse, BatchResult, ConnId, ConnectRequest, DeliveryId,
+    DeliveryReport, Event, FatalError, Outcome, ProducerConfig, RecordRef, Transmit,
 };
 use kafka_wire::frame::FrameSplitter;
 use tokio::sync::{mpsc, Notify};
@@ -21,6 +21,25 @@ use crate::{conn, Engine, Error};
 /// Largest response frame accepted; a larger size prefix breaks the
 /// connection.
 const MAX_RESPONSE_FRAME: usize = 256 * 1024 * 1024;
+
+/// What the driver has seen of the brokers, for health checks and error
+/// messages ([`Producer::health`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// The last authentication failure, until a connection is set up
+    /// again (SASL accepted, certificates verified).
+    pub auth_failure: Option<AuthError>,
+    /// The last response that could not be used, until the brokers answer
+    /// again (a Metadata response applied or a record persisted).
+    pub bad_response: Option<BadResponse>,
+    /// Responses that carried bytes after their last field (ignored).
+    pub trailing_bytes_responses: u64,
+    /// When a Metadata response was last applied.
+    pub last_metadata: Option<Instant>,
+    /// When a record was last persisted.
+    pub last_persisted: Option<Instant>,
+}
 
 /// A Kafka producer driven on the current thread's [`crate::Runtime`].
 ///
@@ -119,6 +138,7 @@ pub(crate) struct Shared {
     /// The write queue of each open connection.
     conns: RefCell<HashMap<ConnId, mpsc::UnboundedSender<Transmit>>>,
     splitter: FrameSplitter,
+    health: RefCell<Health>,
 }
 
 impl Producer {
@@ -144,6 +164,7 @@ impl Producer {
             on_delivery: RefCell::new(None),
             conns: RefCell::new(HashMap::new()),
             splitter: FrameSplitter::new(MAX_RESPONSE_FRAME),
+            health: RefCell::new(Health::default()),
         });
         tokio::task::spawn_local(drive(shared.clone()));
         Ok(Self { shared })
@@ -308,6 +329,11 @@ impl Producer {
     pub fn producer_identity(&self) -> (i64, i16) {
         self.shared.core.borrow().producer_identity()
     }
+
+    /// What the driver has seen of the brokers.
+    pub fn health(&self) -> Health {
+        self.shared.health.borrow().clone()
+    }
 }
 
 impl Drop for Producer {
@@ -331,6 +357,7 @@ impl Shared {
 
     /// A connection is up (TCP and set-up done).
     pub(crate) fn connected(&self, conn: ConnId) {
+        self.health.borrow_mut().auth_failure = None;
         self.core
             .borrow_mut()
             .handle_connected(conn, Instant::now());
@@ -365,10 +392,44 @@ impl Shared {
     /// A connection failed authentication.
     fn auth_failed(&self, conn: ConnId, error: AuthError) {
         self.conns.borrow_mut().remove(&conn);
+        self.health.borrow_mut().auth_failure = Some(error.clone());
         self.core
             .borrow_mut()
             .handle_auth_failure(conn, error, Instant::now());
         self.wake.notify_one();
+    }
+
+    /// Logs and keeps what an event other than a delivery report says.
+    fn note(&self, event: Event, now: Instant) {
+        let mut health = self.health.borrow_mut();
+        match event {
+            Event::BadResponse(bad) => {
+                let api = kafka_wire::messages::api_name(bad.api_key);
+                tracing::warn!(
+                    broker = %bad.broker,
+                    api,
+                    version = bad.version,
+                    error = %bad.error,
+                    "unusable response; reconnecting after reconnect.backoff.ms"
+                );
+                health.bad_response = Some(bad);
+            }
+            Event::TrailingBytes {
+                broker,
+                api_key,
+                version,
+                bytes,
+            } => {
+                let api = kafka_wire::messages::api_name(api_key);
+                tracing::debug!(%broker, api, version, bytes, "ignored bytes after a response");
+                health.trailing_bytes_responses += 1;
+            }
+            Event::MetadataUpdated { .. } => {
+                health.last_metadata = Some(now);
+                health.bad_response = None;
+            }
+            _ => {}
+        }
     }
 
     /// A connection failed or closed on its own.
@@ -542,8 +603,16 @@ async fn drive(shared: Rc<Shared>) {
                 }
             }
             while let Some(event) = core.poll_event() {
-                if let Event::Delivery(report) = event {
-                    reports.push(report);
+                match event {
+                    Event::Delivery(report) => {
+                        if matches!(report.result, BatchResult::Persisted { .. }) {
+                            let mut health = shared.health.borrow_mut();
+                            health.last_persisted = Some(now);
+                            health.bad_response = None;
+                        }
+                        reports.push(report);
+                    }
+                    event => shared.note(event, now),
                 }
             }
         }

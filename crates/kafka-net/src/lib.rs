@@ -84,13 +84,13 @@ mod engine;
 mod error;
 pub mod security;
 
-pub use driver::{Delivery, Producer};
+pub use driver::{Delivery, Health, Producer};
 pub use engine::{io_uring_available, Engine, EngineChoice, Runtime};
 pub use error::Error;
 pub use kafka_producer::config::is_secret_key;
 pub use kafka_producer::{
-    AppendError, AuthError, AuthErrorKind, BatchResult, DeliveryError, DeliveryId, DeliveryReport,
-    FatalError, HeaderRef, Outcome, ProducerConfig, RecordRef, Secret,
+    AppendError, AuthError, AuthErrorKind, BadResponse, BatchResult, DeliveryError, DeliveryId,
+    DeliveryReport, FatalError, HeaderRef, Outcome, ProducerConfig, RecordRef, Secret,
 };
 
 /// A producer configuration plus the driver's own settings, read from

@@ -216,4 +216,47 @@ pub enum Event {
     },
     /// The producer failed; every held record has been reported.
     Fatal(FatalError),
+    /// A broker's response could not be used (it did not decode, or
+    /// answered another request than the oldest in flight): the
+    /// connection was closed, its requests are retried, and the broker is
+    /// reconnected after `reconnect.backoff.ms`, doubling up to
+    /// `reconnect.backoff.max.ms`. Drivers log it as a warning.
+    BadResponse(BadResponse),
+    /// A response carried bytes after its last field, which were ignored
+    /// (as the Java client and librdkafka ignore them). Drivers count it
+    /// and log it at debug.
+    TrailingBytes {
+        /// The broker, as `host:port`.
+        broker: String,
+        /// The API key of the response.
+        api_key: i16,
+        /// The version it was read at.
+        version: i16,
+        /// Bytes ignored.
+        bytes: usize,
+    },
+}
+
+/// A broker response the producer could not use; see [`Event::BadResponse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadResponse {
+    /// The broker, as `host:port`.
+    pub broker: String,
+    /// The API key of the request it answered (-1 if unknown).
+    pub api_key: i16,
+    /// The version of that request (-1 if unknown).
+    pub version: i16,
+    /// What was wrong with it.
+    pub error: String,
+}
+
+impl std::fmt::Display for BadResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let api = kafka_wire::messages::api_name(self.api_key);
+        write!(
+            f,
+            "unusable {api} v{} response from broker {}: {}",
+            self.version, self.broker, self.error
+        )
+    }
 }

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_wire::compression::Compressor;
-use kafka_wire::frame::{decode_response, encode_request_vectored};
+use kafka_wire::frame::{decode_response_lenient, encode_request_vectored, LenientResponse};
 use kafka_wire::header::ResponseHeader;
-use kafka_wire::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
+use kafka_wire::messages::api_versions::ApiVersionsRequest;
 use kafka_wire::messages::init_producer_id::InitProducerIdRequest;
 use kafka_wire::messages::metadata::{MetadataRequest, MetadataRequestTopic, MetadataResponse};
 use kafka_wire::messages::produce::{
@@ -23,8 +23,8 @@ use crate::config::{Acks, ProducerConfig};
 use crate::error::{AppendError, AuthError, DeliveryError, FatalError};
 use crate::partitioner::{self, Choice, Modulus, Rng};
 use crate::{
-    BatchResult, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, Now, RecordRef,
-    Transmit,
+    BadResponse, BatchResult, ConnId, ConnectRequest, DeliveryId, DeliveryReport, Event, Now,
+    RecordRef, Transmit,
 };
 
 /// Produce versions above 12 name topics by id; this producer names them.
@@ -269,6 +269,9 @@ struct Topic {
 struct Node {
     host: String,
     port: u16,
+    /// The ApiVersions version to open the next connection with: lowered
+    /// when the broker cannot answer a higher one.
+    api_versions_version: i16,
     conn: Option<ConnId>,
     failures: u32,
     retry_at: Option<Instant>,
@@ -325,6 +328,18 @@ enum Kind {
         version: i16,
         batches: Vec<(usize, u64)>,
     },
+}
+
+impl Kind {
+    /// The API key and version of the request.
+    fn api(&self) -> (i16, i16) {
+        match *self {
+            Kind::ApiVersions { version } => (api_versions::API_KEY, version),
+            Kind::Metadata { version } => (metadata::API_KEY, version),
+            Kind::InitProducerId { version, .. } => (init_producer_id::API_KEY, version),
+            Kind::Produce { version, .. } => (produce::API_KEY, version),
+        }
+    }
 }
 
 /// The idempotence state machine (see `docs/producer.md`).
@@ -436,6 +451,7 @@ impl Producer {
                 Node {
                     host: b.host.clone(),
                     port: b.port,
+                    api_versions_version: api_versions::MAX_VERSION,
                     conn: None,
                     failures: 0,
                     retry_at: None,
@@ -612,7 +628,10 @@ impl Producer {
     /// One complete response frame, without its size prefix. A frame that
     /// cannot be decoded or answers a request other than the oldest one in
     /// flight on `conn` breaks the connection (it is handed to
-    /// [`Self::poll_close`] and treated as a disconnect).
+    /// [`Self::poll_close`] and treated as a disconnect), is reported as an
+    /// [`Event::BadResponse`], and the broker is reconnected after
+    /// `reconnect.backoff.ms`. Bytes after a complete response are ignored
+    /// and reported as [`Event::TrailingBytes`].
     pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
         if self.fatal.is_some() {
             return;
@@ -620,18 +639,26 @@ impl Producer {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
+        let node = c.node;
         let corr = match ResponseHeader::peek_correlation_id(&frame) {
             Ok(corr) => corr,
-            Err(_) => return self.break_conn(conn, now),
+            Err(e) => return self.bad_response(conn, (-1, -1), e.to_string(), now),
         };
-        match c.in_flight.front() {
-            Some(f) if f.corr == corr => {}
-            _ => return self.break_conn(conn, now),
-        }
-        let Some(inflight) = c.in_flight.pop_front() else {
-            return self.break_conn(conn, now);
+        let inflight = match c.in_flight.pop_front() {
+            Some(f) if f.corr == corr => f,
+            Some(f) => {
+                let (api, expected) = (f.kind.api(), f.corr);
+                c.in_flight.push_front(f);
+                let error = format!("correlation id {corr}, expected {expected}");
+                return self.bad_response(conn, api, error, now);
+            }
+            None => {
+                let error = format!("correlation id {corr} answers no request in flight");
+                return self.bad_response(conn, (-1, -1), error, now);
+            }
         };
-        let ok = match &inflight.kind {
+        let api = inflight.kind.api();
+        let result = match &inflight.kind {
             Kind::ApiVersions { version } => self.on_api_versions(conn, frame, *version),
             Kind::Metadata { version } => self.on_metadata(frame, *version, now),
             Kind::InitProducerId { version, bump } => {
@@ -641,12 +668,31 @@ impl Producer {
                 self.on_produce(conn, frame, *version, batches, now)
             }
         };
-        if !ok {
-            // Put it back so the disconnect accounts for it.
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.in_flight.push_front(inflight);
+        match result {
+            Ok(trailing) => {
+                if trailing > 0 {
+                    self.events.push_back(Event::TrailingBytes {
+                        broker: self.broker_name(node),
+                        api_key: api.0,
+                        version: api.1,
+                        bytes: trailing,
+                    });
+                }
+                // A broker is healthy once it answers more than ApiVersions:
+                // until then its reconnect backoff keeps growing.
+                if api.0 != api_versions::API_KEY {
+                    if let Some(n) = self.nodes.get_mut(&node) {
+                        n.failures = 0;
+                    }
+                }
             }
-            return self.break_conn(conn, now);
+            Err(error) => {
+                // Put it back so the disconnect accounts for it.
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.in_flight.push_front(inflight);
+                }
+                return self.bad_response(conn, api, error, now);
+            }
         }
         self.maintain(now);
     }
@@ -1381,6 +1427,7 @@ impl Producer {
         let Some(n) = self.nodes.get_mut(&node) else {
             return;
         };
+        let api_version = n.api_versions_version;
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
         n.conn = Some(conn);
@@ -1394,7 +1441,7 @@ impl Producer {
             Conn {
                 node,
                 state: ConnState::Connecting,
-                api_version: api_versions::MAX_VERSION,
+                api_version,
                 versions: Versions::default(),
                 next_corr: 1,
                 in_flight: VecDeque::new(),
@@ -1415,6 +1462,30 @@ impl Producer {
     fn break_conn(&mut self, conn: ConnId, now: Instant) {
         self.break_conn_quiet(conn, now);
         self.maintain(now);
+    }
+
+    /// A response on `conn` (to a request of `api`: key and version) could
+    /// not be used: reports it and breaks the connection.
+    fn bad_response(&mut self, conn: ConnId, api: (i16, i16), error: String, now: Instant) {
+        let broker = match self.conns.get(&conn) {
+            Some(c) => self.broker_name(c.node),
+            None => return,
+        };
+        self.events.push_back(Event::BadResponse(BadResponse {
+            broker,
+            api_key: api.0,
+            version: api.1,
+            error,
+        }));
+        self.break_conn(conn, now);
+    }
+
+    /// A node as `host:port`.
+    fn broker_name(&self, node: i32) -> String {
+        self.nodes.get(&node).map_or_else(
+            || format!("node {node}"),
+            |n| format!("{}:{}", n.host, n.port),
+        )
     }
 
     fn break_conn_quiet(&mut self, conn: ConnId, now: Instant) {
@@ -1926,33 +1997,53 @@ impl Producer {
     // Responses
     // -----------------------------------------------------------------
 
-    fn on_api_versions(&mut self, cid: ConnId, frame: Bytes, version: i16) -> bool {
-        let resp: ApiVersionsResponse =
-            match decode_response::<ApiVersionsRequest>(frame.clone(), version) {
-                Ok((_, r)) => r,
+    /// Applies an ApiVersions response. When the reply to our version
+    /// cannot be used (a broker that does not know it may answer in a form
+    /// of its own, as librdkafka's mock cluster does), asks again at the
+    /// version the broker names for ApiVersions (KIP-511) or else at v0, as
+    /// librdkafka does, before giving up on the broker. Returns the bytes
+    /// ignored after the response.
+    fn on_api_versions(
+        &mut self,
+        cid: ConnId,
+        frame: Bytes,
+        version: i16,
+    ) -> Result<usize, String> {
+        let decoded = decode_response_lenient::<ApiVersionsRequest>(frame.clone(), version)
+            .or_else(|e| {
                 // KIP-511: a broker that does not know our version answers v0.
-                Err(_) => match decode_response::<ApiVersionsRequest>(frame, 0) {
-                    Ok((_, r)) => r,
-                    Err(_) => return false,
-                },
-            };
+                if version > 0 {
+                    decode_response_lenient::<ApiVersionsRequest>(frame, 0).map_err(|_| e)
+                } else {
+                    Err(e)
+                }
+            });
+        let LenientResponse {
+            body: resp,
+            trailing,
+            ..
+        } = match decoded {
+            Ok(r) => r,
+            Err(_) if version > 0 => {
+                self.ask_api_versions_again(cid, 0);
+                return Ok(0);
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         let code = ErrorCode::from(resp.error_code);
         if code == ErrorCode::UnsupportedVersion {
-            let Some((_, their_max)) = resp.range(api_versions::API_KEY) else {
-                return false;
-            };
-            let v = their_max.min(api_versions::MAX_VERSION);
-            if v >= version || v < api_versions::MIN_VERSION {
-                return false;
+            if version == 0 {
+                return Err("UNSUPPORTED_VERSION for ApiVersions v0".to_owned());
             }
-            if let Some(c) = self.conns.get_mut(&cid) {
-                c.api_version = v;
-                c.state = ConnState::Negotiating { sent: false };
-            }
-            return true;
+            let named = resp
+                .range(api_versions::API_KEY)
+                .map(|(_, their_max)| their_max.min(api_versions::MAX_VERSION))
+                .filter(|v| (api_versions::MIN_VERSION..version).contains(v));
+            self.ask_api_versions_again(cid, named.unwrap_or(0));
+            return Ok(trailing);
         }
         if code.is_error() {
-            return false;
+            return Err(format!("error {code}"));
         }
         let pick = |key: i16, min: i16, max: i16| -> Option<i16> {
             let (lo, hi) = resp.range(key)?;
@@ -1980,11 +2071,11 @@ impl Producer {
         };
         if let Some(api_key) = missing {
             self.set_fatal(FatalError::NoCommonVersion { api_key });
-            return true;
+            return Ok(trailing);
         }
         let node = {
             let Some(c) = self.conns.get_mut(&cid) else {
-                return true;
+                return Ok(trailing);
             };
             c.versions = Versions {
                 produce: produce.unwrap_or(produce::MIN_VERSION),
@@ -1995,16 +2086,38 @@ impl Producer {
             c.node
         };
         if let Some(n) = self.nodes.get_mut(&node) {
-            n.failures = 0;
+            // The next connection opens with the version that worked, or the
+            // broker's own highest if it named one.
+            n.api_versions_version = resp
+                .range(api_versions::API_KEY)
+                .map_or(version, |(_, max)| {
+                    max.clamp(version, api_versions::MAX_VERSION)
+                });
         }
-        true
+        Ok(trailing)
     }
 
-    fn on_metadata(&mut self, frame: Bytes, version: i16, now: Instant) -> bool {
-        let resp: MetadataResponse = match decode_response::<MetadataRequest>(frame, version) {
-            Ok((_, r)) => r,
-            Err(_) => return false,
+    /// Sends ApiVersions again on `cid`, at `version`; the broker's next
+    /// connection starts there too.
+    fn ask_api_versions_again(&mut self, cid: ConnId, version: i16) {
+        let Some(c) = self.conns.get_mut(&cid) else {
+            return;
         };
+        c.api_version = version;
+        c.state = ConnState::Negotiating { sent: false };
+        if let Some(n) = self.nodes.get_mut(&c.node) {
+            n.api_versions_version = version;
+        }
+    }
+
+    fn on_metadata(&mut self, frame: Bytes, version: i16, now: Instant) -> Result<usize, String> {
+        let LenientResponse {
+            body: resp,
+            trailing,
+            ..
+        } = decode_response_lenient::<MetadataRequest>(frame, version)
+            .map_err(|e| e.to_string())?;
+        let resp: MetadataResponse = resp;
         self.metadata_in_flight = false;
         let code = ErrorCode::from(resp.error_code);
         if code.is_error() {
@@ -2016,7 +2129,7 @@ impl Producer {
             } else {
                 self.metadata_wanted = true;
             }
-            return true;
+            return Ok(trailing);
         }
         for b in &resp.brokers {
             let Ok(port) = u16::try_from(b.port) else {
@@ -2035,6 +2148,7 @@ impl Producer {
                 .or_insert(Node {
                     host,
                     port,
+                    api_versions_version: api_versions::MAX_VERSION,
                     conn: None,
                     failures: 0,
                     retry_at: None,
@@ -2119,7 +2233,7 @@ impl Producer {
                         code: c,
                         context: "metadata",
                     });
-                    return true;
+                    return Ok(trailing);
                 }
                 c if c.is_retriable() => {
                     self.topics[ti].last_error = Some(c);
@@ -2175,7 +2289,7 @@ impl Producer {
             brokers: self.nodes.keys().filter(|id| **id >= 0).count(),
             topics_ready,
         });
-        true
+        Ok(trailing)
     }
 
     fn drain_pending(&mut self, ti: usize, now: Instant) {
@@ -2232,13 +2346,15 @@ impl Producer {
         version: i16,
         bump: bool,
         now: Instant,
-    ) -> bool {
-        let resp = match decode_response::<InitProducerIdRequest>(frame, version) {
-            Ok((_, r)) => r,
-            Err(_) => return false,
-        };
+    ) -> Result<usize, String> {
+        let LenientResponse {
+            body: resp,
+            trailing,
+            ..
+        } = decode_response_lenient::<InitProducerIdRequest>(frame, version)
+            .map_err(|e| e.to_string())?;
         if !matches!(self.id_state, IdState::Requesting { .. }) {
-            return true;
+            return Ok(trailing);
         }
         let code = ErrorCode::from(resp.error_code);
         if !code.is_error() && resp.producer_id >= 0 {
@@ -2252,14 +2368,14 @@ impl Producer {
                 producer_id: self.producer_id,
                 epoch: self.epoch,
             });
-            return true;
+            return Ok(trailing);
         }
         if code.class() == ErrorClass::Fatal {
             self.set_fatal(FatalError::Broker {
                 code,
                 context: "InitProducerId",
             });
-            return true;
+            return Ok(trailing);
         }
         let coordinator_busy = matches!(
             code,
@@ -2290,7 +2406,7 @@ impl Producer {
                 ),
             );
         }
-        true
+        Ok(trailing)
     }
 
     fn on_produce(
@@ -2300,11 +2416,13 @@ impl Producer {
         version: i16,
         batches: &[(usize, u64)],
         now: Instant,
-    ) -> bool {
-        let resp: ProduceResponse = match decode_response::<ProduceRequest>(frame, version) {
-            Ok((_, r)) => r,
-            Err(_) => return false,
-        };
+    ) -> Result<usize, String> {
+        let LenientResponse {
+            body: resp,
+            trailing,
+            ..
+        } = decode_response_lenient::<ProduceRequest>(frame, version).map_err(|e| e.to_string())?;
+        let resp: ProduceResponse = resp;
         if let Some(c) = self.conns.get_mut(&cid) {
             c.produce_in_flight = c.produce_in_flight.saturating_sub(1);
         }
@@ -2328,7 +2446,7 @@ impl Producer {
             }
             self.apply_batch_result(cid, pi, uid, code, base_offset, now);
             if self.fatal.is_some() {
-                return true;
+                return Ok(trailing);
             }
         }
         if any_ok {
@@ -2336,7 +2454,7 @@ impl Producer {
                 c.produce_ok = true;
             }
         }
-        true
+        Ok(trailing)
     }
 
     fn apply_batch_result(
@@ -2470,6 +2588,7 @@ mod tests {
             Node {
                 host: "h".into(),
                 port: 1,
+                api_versions_version: api_versions::MAX_VERSION,
                 conn: None,
                 failures: 0,
                 retry_at: None,

@@ -486,6 +486,61 @@ fn api_versions_negotiates_highest_common() {
     assert!(sim.produce_versions.iter().all(|v| *v == 12));
 }
 
+/// librdkafka's mock cluster knows ApiVersions up to v2, answers our v4 in
+/// a form of its own, and appends a byte to its responses: the producer
+/// falls back to ApiVersions v0, ignores the trailing bytes, and delivers.
+#[test]
+fn a_broker_answering_like_librdkafkas_mock_is_reached() {
+    let mut sim = Sim::new(9, 3, &[]);
+    cluster_topics(&mut sim);
+    sim.cluster.mock_quirks = true;
+    sim.cluster.apis.api_versions_max = 2;
+    sim.random_workload(40, 200, TOPICS);
+    sim.run(Duration::from_secs(60));
+    sim.check(true, true);
+    assert!(sim.bad_responses.is_empty(), "{:?}", sim.bad_responses);
+    assert!(sim.trailing_bytes > 0);
+    // One connection per broker (plus the bootstrap): the fallback happens
+    // on the same connection, not by reconnecting.
+    assert!(sim.connects.len() <= 4, "{:?}", sim.connects);
+    assert_eq!(sim.closes, 0);
+}
+
+/// A broker whose responses never decode is retried after a growing
+/// backoff, never in a tight loop, and every attempt is reported.
+#[test]
+fn undecodable_responses_reconnect_with_backoff() {
+    let mut sim = Sim::new(
+        13,
+        1,
+        &[
+            ("reconnect.backoff.ms", "100"),
+            ("reconnect.backoff.max.ms", "2000"),
+            ("delivery.timeout.ms", "29000"),
+        ],
+    );
+    cluster_topics(&mut sim);
+    sim.garble_all = true;
+    sim.random_workload(5, 10, TOPICS);
+    sim.run(Duration::from_secs(30));
+    for (o, _) in sim.outcomes.values() {
+        assert!(
+            matches!(o, Outcome::NotPersisted(DeliveryError::TimedOut { .. })),
+            "{o:?}"
+        );
+    }
+    // 100 ms doubling to 2 s: at most about 20 attempts in 30 s.
+    assert!(sim.connects.len() <= 25, "{} connects", sim.connects.len());
+    assert!(sim.connects.len() >= 5, "{} connects", sim.connects.len());
+    assert!(!sim.bad_responses.is_empty());
+    let b = &sim.bad_responses[0];
+    assert_eq!(b.broker, "broker0:9000");
+    assert!(
+        b.to_string().contains("response from broker broker0:9000"),
+        "{b}"
+    );
+}
+
 #[test]
 fn acks_zero_reports_persisted_without_offset() {
     let mut sim = Sim::new(10, 2, &[("acks", "0")]);

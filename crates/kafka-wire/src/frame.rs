@@ -14,7 +14,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::error::{DecodeError, EncodeError};
 use crate::header::{RequestHeader, ResponseHeader};
 use crate::primitives::{Sink, VectoredSink};
-use crate::{request_header_version, response_header_version, Message, Request};
+use crate::{request_header_version, response_header_version, Decode, Message, Request};
 
 /// The default largest frame accepted: Kafka's `socket.request.max.bytes`
 /// default (100 MiB).
@@ -187,6 +187,39 @@ pub fn decode_response<R: Request>(
     Ok((header, body))
 }
 
+/// A response read by [`decode_response_lenient`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LenientResponse<B> {
+    /// The response header.
+    pub header: ResponseHeader,
+    /// The body.
+    pub body: B,
+    /// Bytes left after the body's last field, ignored.
+    pub trailing: usize,
+}
+
+/// As [`decode_response`], but bytes after a complete body are ignored and
+/// counted instead of refused, as the Java client and librdkafka do: some
+/// brokers (librdkafka's mock cluster among them) append bytes a version's
+/// schema does not have. A body that is itself incomplete or malformed is
+/// still an error. Clients use this; the fuzz targets and the codec's own
+/// tests keep the strict [`decode_response`].
+pub fn decode_response_lenient<R: Request>(
+    mut frame: Bytes,
+    version: i16,
+) -> Result<LenientResponse<R::Response>, DecodeError> {
+    let header = ResponseHeader::decode(
+        &mut frame,
+        response_header_version(R::API_KEY, R::is_flexible(version)),
+    )?;
+    let body = R::Response::decode(&mut frame, version)?;
+    Ok(LenientResponse {
+        header,
+        body,
+        trailing: frame.len(),
+    })
+}
+
 /// Reads a request frame (without its size prefix) whose api key says it is
 /// an `R`: the header, then the body, which must consume the rest.
 pub fn decode_request<R: Request>(mut frame: Bytes) -> Result<(RequestHeader, R), DecodeError> {
@@ -200,6 +233,45 @@ pub fn decode_request<R: Request>(mut frame: Bytes) -> Result<(RequestHeader, R)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lenient_response_counts_trailing_bytes_the_strict_one_refuses() {
+        use crate::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
+        use crate::Encode;
+        let resp = InitProducerIdResponse {
+            throttle_time_ms: 0,
+            error_code: 0,
+            producer_id: 7,
+            producer_epoch: 1,
+            ongoing_txn_producer_id: -1,
+            ongoing_txn_producer_epoch: -1,
+            unknown_tagged_fields: Default::default(),
+        };
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&42i32.to_be_bytes());
+        resp.encode(&mut buf, 1).unwrap();
+        let exact = buf.clone().freeze();
+        buf.extend_from_slice(&[0]);
+        let long = buf.freeze();
+
+        let ok = decode_response_lenient::<InitProducerIdRequest>(exact.clone(), 1).unwrap();
+        assert_eq!((ok.header.correlation_id, ok.trailing), (42, 0));
+        assert!(decode_response::<InitProducerIdRequest>(exact, 1).is_ok());
+
+        let lenient = decode_response_lenient::<InitProducerIdRequest>(long.clone(), 1).unwrap();
+        assert_eq!(lenient.trailing, 1);
+        assert_eq!(lenient.body.producer_id, 7);
+        assert_eq!(
+            decode_response::<InitProducerIdRequest>(long, 1).unwrap_err(),
+            DecodeError::TrailingBytes {
+                what: "message",
+                left: 1
+            }
+        );
+        // A body cut short is still an error.
+        let cut = Bytes::from_static(&[0, 0, 0, 42, 0, 0]);
+        assert!(decode_response_lenient::<InitProducerIdRequest>(cut, 1).is_err());
+    }
 
     #[test]
     fn split_waits_for_whole_frame() {

@@ -93,6 +93,11 @@ pub struct Cluster {
     pub produce_requests: usize,
     /// Batches received, by compression codec.
     pub codecs: BTreeMap<u8, usize>,
+    /// Answers as librdkafka's mock cluster does: an ApiVersions version
+    /// above `apis.api_versions_max` gets its own hand-made reply (a
+    /// compact array count of n instead of n + 1, entries without tagged
+    /// fields), and every other response carries one byte after its end.
+    pub mock_quirks: bool,
     decompressor: Decompressor,
 }
 
@@ -115,6 +120,7 @@ impl Cluster {
             fresh_ids: 0,
             produce_requests: 0,
             codecs: BTreeMap::new(),
+            mock_quirks: false,
             decompressor: Decompressor::new(),
         }
     }
@@ -162,7 +168,19 @@ impl Cluster {
                     range(init_producer_id::API_KEY, 0, self.apis.init_max),
                     range(api_versions::API_KEY, 0, self.apis.api_versions_max),
                 ];
-                if version > self.apis.api_versions_max {
+                if version > self.apis.api_versions_max && self.mock_quirks {
+                    // Header v0, then the error, a one-byte "compact" count
+                    // of 1 (read as 0 entries), the ApiVersions entry
+                    // without tagged fields, and the throttle time.
+                    out.extend_from_slice(&0i32.to_be_bytes());
+                    out.extend_from_slice(&h.correlation_id.to_be_bytes());
+                    out.extend_from_slice(&ErrorCode::UnsupportedVersion.code().to_be_bytes());
+                    out.extend_from_slice(&[1]);
+                    for v in [api_versions::API_KEY, 0, self.apis.api_versions_max] {
+                        out.extend_from_slice(&v.to_be_bytes());
+                    }
+                    out.extend_from_slice(&0i32.to_be_bytes());
+                } else if version > self.apis.api_versions_max {
                     let resp = ApiVersionsResponse {
                         error_code: ErrorCode::UnsupportedVersion.code(),
                         api_keys: keys,
@@ -201,6 +219,9 @@ impl Cluster {
                 encode_response(&mut out, &resp, version, h.correlation_id).unwrap();
             }
             other => panic!("unexpected api key {other}"),
+        }
+        if self.mock_quirks && key != api_versions::API_KEY {
+            out.extend_from_slice(&[0]);
         }
         let mut b = out.freeze();
         let _ = b.split_to(4);

@@ -116,6 +116,11 @@ pub struct Sim {
     pub refuse_auth: Vec<bool>,
     /// Connection attempts refused that way.
     pub auth_refusals: usize,
+    /// Responses the producer could not use, and ones with trailing bytes.
+    pub bad_responses: Vec<kafka_producer::BadResponse>,
+    pub trailing_bytes: usize,
+    /// Every response is garbage.
+    pub garble_all: bool,
 }
 
 /// The error the simulated brokers refuse authentication with.
@@ -165,6 +170,9 @@ impl Sim {
             identities: Vec::new(),
             refuse_auth: vec![false; nodes],
             auth_refusals: 0,
+            bad_responses: Vec::new(),
+            trailing_bytes: 0,
+            garble_all: false,
         }
     }
 
@@ -294,6 +302,8 @@ impl Sim {
             }
             Event::Fatal(f) => self.fatal = Some(f),
             Event::ProducerId { producer_id, epoch } => self.identities.push((producer_id, epoch)),
+            Event::BadResponse(b) => self.bad_responses.push(b),
+            Event::TrailingBytes { .. } => self.trailing_bytes += 1,
             _ => {}
         }
     }
@@ -493,7 +503,7 @@ impl Sim {
                         .to_client
                         .back()
                         .map_or(now + lat, |(t, _, _)| (*t).max(now + lat));
-                    let resp = if c.garbage_next {
+                    let resp = if c.garbage_next || self.garble_all {
                         c.garbage_next = false;
                         Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3])
                     } else {

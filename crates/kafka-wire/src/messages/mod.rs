@@ -27,6 +27,20 @@ pub mod sasl_handshake;
 use crate::error::EncodeError;
 use crate::primitives::{put_uvarint, RawTaggedField, Sink};
 
+/// The name of an API key this codec knows (`"Produce"`, `"Metadata"`, ...),
+/// or `"unknown API"` for any other, for messages and logs.
+pub fn api_name(api_key: i16) -> &'static str {
+    match api_key {
+        produce::API_KEY => "Produce",
+        metadata::API_KEY => "Metadata",
+        sasl_handshake::API_KEY => "SaslHandshake",
+        api_versions::API_KEY => "ApiVersions",
+        init_producer_id::API_KEY => "InitProducerId",
+        sasl_authenticate::API_KEY => "SaslAuthenticate",
+        _ => "unknown API",
+    }
+}
+
 /// Encodes the body of a known tagged field into its own buffer, since its
 /// size precedes it on the wire. Tagged bodies are a few fields at most.
 pub(crate) fn tagged_body<F>(f: F) -> Result<Vec<u8>, EncodeError>
