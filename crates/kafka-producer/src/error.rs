@@ -55,6 +55,22 @@ pub enum DeliveryError {
         /// The last broker or transport error for the batch.
         last_error: Option<ErrorCode>,
     },
+    /// The topic does not exist: two Metadata responses in a row said so
+    /// (the first ask and one refresh), and `allow.auto.create.topics` is
+    /// off. Records for it fail at once instead of at
+    /// `delivery.timeout.ms`; a topic created later is used from the next
+    /// Metadata response that has it.
+    #[error("topic does not exist")]
+    UnknownTopic,
+    /// The record named a partition the topic does not have (found when
+    /// the topic's partitions became known after the record was appended).
+    #[error("partition {partition} does not exist (topic has {partitions})")]
+    UnknownPartition {
+        /// The partition asked for.
+        partition: i32,
+        /// The topic's partition count.
+        partitions: u32,
+    },
     /// The producer failed fatally.
     #[error("producer failed: {0}")]
     Fatal(FatalError),

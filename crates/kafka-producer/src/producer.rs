@@ -261,6 +261,8 @@ struct Topic {
     sticky: Option<(u32, u64)>,
     rr_next: u32,
     last_error: Option<ErrorCode>,
+    /// Metadata responses in a row that said the topic does not exist.
+    missing_answers: u32,
     /// The partition count, for the keyed partitioners' remainder.
     modulus: Modulus,
 }
@@ -982,6 +984,7 @@ impl Producer {
             rr_next: 0,
             modulus: Modulus::default(),
             last_error: None,
+            missing_answers: 0,
         });
         self.topic_index.insert(topic.to_owned(), i);
         self.last_topic = i;
@@ -2215,6 +2218,7 @@ impl Producer {
                     }
                     let topic = &mut self.topics[ti];
                     topic.last_error = None;
+                    topic.missing_answers = 0;
                     if topic.state != TopicState::Ready {
                         topic.state = TopicState::Ready;
                         ready_topics.push(ti);
@@ -2223,8 +2227,13 @@ impl Producer {
                 ErrorCode::UnknownTopicOrPartition | ErrorCode::UnknownTopicId => {
                     let topic = &mut self.topics[ti];
                     topic.last_error = Some(code);
+                    topic.missing_answers = topic.missing_answers.saturating_add(1);
                     if topic.parts.is_empty() {
                         topic.state = TopicState::Missing;
+                        // Asked, and refreshed once: it does not exist.
+                        if topic.missing_answers >= 2 && !self.config.allow_auto_create_topics {
+                            self.fail_pending(ti, DeliveryError::UnknownTopic);
+                        }
                     }
                     retry_later = true;
                 }
@@ -2242,16 +2251,7 @@ impl Producer {
                 c => {
                     self.topics[ti].state = TopicState::Failed(c);
                     self.topics[ti].last_error = Some(c);
-                    let pending: Vec<PendingRecord> = self.topics[ti].pending.drain(..).collect();
-                    for r in pending {
-                        self.buffered -= r.est;
-                        self.events.push_back(Event::Delivery(DeliveryReport {
-                            topic: self.topics[ti].name.clone(),
-                            partition: None,
-                            ids: vec![r.id],
-                            result: BatchResult::NotPersisted(DeliveryError::Broker(c)),
-                        }));
-                    }
+                    self.fail_pending(ti, DeliveryError::Broker(c));
                 }
             }
         }
@@ -2292,6 +2292,20 @@ impl Producer {
         Ok(trailing)
     }
 
+    /// Fails the records of topic `ti` waiting for its metadata.
+    fn fail_pending(&mut self, ti: usize, err: DeliveryError) {
+        let pending: Vec<PendingRecord> = self.topics[ti].pending.drain(..).collect();
+        for r in pending {
+            self.buffered -= r.est;
+            self.events.push_back(Event::Delivery(DeliveryReport {
+                topic: self.topics[ti].name.clone(),
+                partition: r.partition,
+                ids: vec![r.id],
+                result: BatchResult::NotPersisted(err.clone()),
+            }));
+        }
+    }
+
     fn drain_pending(&mut self, ti: usize, now: Instant) {
         let pending: Vec<PendingRecord> = self.topics[ti].pending.drain(..).collect();
         for r in pending {
@@ -2326,14 +2340,23 @@ impl Producer {
                         self.topics[ti].sticky = Some((index, gen));
                     }
                 }
-                Err(_) => {
+                Err(e) => {
+                    let err = match e {
+                        AppendError::UnknownPartition {
+                            partition,
+                            partitions,
+                        } => DeliveryError::UnknownPartition {
+                            partition,
+                            partitions,
+                        },
+                        AppendError::Topic(code) => DeliveryError::Broker(code),
+                        _ => DeliveryError::Broker(ErrorCode::UnknownTopicOrPartition),
+                    };
                     self.events.push_back(Event::Delivery(DeliveryReport {
                         topic: name.clone(),
                         partition: r.partition,
                         ids: vec![r.id],
-                        result: BatchResult::NotPersisted(DeliveryError::Broker(
-                            ErrorCode::UnknownTopicOrPartition,
-                        )),
+                        result: BatchResult::NotPersisted(err),
                     }));
                 }
             }
@@ -2508,6 +2531,11 @@ impl Producer {
                 code: c,
                 context: "produce",
             }),
+            // A batch damaged on the way is sent once more; damaged again,
+            // it is the batch itself.
+            ErrorCode::CorruptMessage if self.parts[pi].queue[qi].sends < 2 => {
+                self.requeue(pi, qi, code, now);
+            }
             c if c.class() == ErrorClass::Retriable && c != ErrorCode::CorruptMessage => {
                 if !not_written(c) {
                     let b = &mut self.parts[pi].queue[qi];

@@ -416,28 +416,80 @@ fn permanent_failure_mid_partition_drains_and_resequences() {
     assert_eq!(sim.identities.last(), Some(&(1000, 1)));
 }
 
+/// A topic the cluster does not have fails its records once a Metadata
+/// refresh confirms it is missing: a permanent outcome, not a timeout.
 #[test]
-fn unknown_topic_fails_after_delivery_timeout() {
-    let mut sim = Sim::new(6, 1, &[("delivery.timeout.ms", "5000")]);
+fn unknown_topic_fails_after_one_metadata_refresh() {
+    let mut sim = Sim::new(6, 1, &[("delivery.timeout.ms", "60000")]);
     cluster_topics(&mut sim);
-    let at = sim.at(0);
-    sim.workload.push_back((
-        at,
-        Spec {
-            n: 0,
-            topic: "nope".into(),
-            partition: None,
-            key: Some(b"k".to_vec()),
-        },
-    ));
+    for at_ms in [0, 10_000] {
+        let at = sim.at(at_ms);
+        sim.workload.push_back((
+            at,
+            Spec {
+                n: at_ms as usize,
+                topic: "nope".into(),
+                partition: None,
+                key: Some(b"k".to_vec()),
+            },
+        ));
+    }
     sim.run(Duration::from_secs(60));
-    let (o, when) = sim.outcomes.values().next().unwrap();
+    assert_eq!(sim.outcomes.len(), 2);
+    for (o, when) in sim.outcomes.values() {
+        assert_eq!(o, &Outcome::NotPersisted(DeliveryError::UnknownTopic));
+        // Long before delivery.timeout.ms: a few metadata round trips.
+        assert!(
+            *when - sim.start < Duration::from_secs(30),
+            "{:?}",
+            *when - sim.start
+        );
+    }
+    assert!(!sim.cluster.topics.contains_key("nope"));
+}
+
+/// A partition the topic does not have, named before the topic's
+/// partitions are known, is reported as such.
+#[test]
+fn unknown_partition_named_before_metadata_is_reported() {
+    let mut sim = Sim::new(6, 1, &[]);
+    cluster_topics(&mut sim);
+    explicit(&mut sim, 0, "b", 99, 0);
+    sim.run(Duration::from_secs(60));
+    let (o, _) = sim.outcomes.values().next().unwrap();
     assert_eq!(
         o,
-        &Outcome::NotPersisted(DeliveryError::Broker(ErrorCode::UnknownTopicOrPartition))
+        &Outcome::NotPersisted(DeliveryError::UnknownPartition {
+            partition: 99,
+            partitions: 2
+        })
     );
-    assert!(*when - sim.start >= Duration::from_secs(5));
-    assert!(!sim.cluster.topics.contains_key("nope"));
+}
+
+/// CORRUPT_MESSAGE is retried once; a second one fails the batch.
+#[test]
+fn corrupt_message_is_retried_once() {
+    for (times, persisted) in [(1, true), (2, false)] {
+        let mut sim = Sim::new(21, 1, &[]);
+        cluster_topics(&mut sim);
+        sim.scripts.push(Script {
+            topic: "b".into(),
+            partition: 1,
+            injection: Injection::Before(ErrorCode::CorruptMessage),
+            times,
+        });
+        explicit(&mut sim, 0, "b", 1, 0);
+        sim.run(Duration::from_secs(60));
+        let (o, _) = sim.outcomes.values().next().unwrap();
+        if persisted {
+            assert!(matches!(o, Outcome::Persisted { .. }), "{o:?}");
+        } else {
+            assert_eq!(
+                o,
+                &Outcome::NotPersisted(DeliveryError::Broker(ErrorCode::CorruptMessage))
+            );
+        }
+    }
 }
 
 #[test]
