@@ -20,6 +20,7 @@
 
 pub mod avro;
 mod config;
+mod dead_letter;
 mod error;
 mod ids;
 mod output;
@@ -32,6 +33,7 @@ pub use config::{
     AvroConfig, AvroSchemaConfig, EventType, HeaderValue, RouterConfig, StaticHeader,
     DEFAULT_MESSAGE_MAX_BYTES,
 };
+pub use dead_letter::{dead_letter_value, event_text};
 pub use error::{ConfigError, DlqReason};
 pub use output::{Outcome, Record, Routed, ValueFormat};
 pub use router::{Router, RouterStats};

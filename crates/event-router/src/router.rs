@@ -713,6 +713,17 @@ impl Router {
         self.config_str(self.dlq_topic)
     }
 
+    /// The partition used when an event's partition field is absent or
+    /// invalid (`default_partition`), if set.
+    pub fn default_partition(&self) -> Option<i32> {
+        self.default_partition
+    }
+
+    /// The largest record the router writes (`message.max.bytes`).
+    pub fn message_max_bytes(&self) -> usize {
+        self.message_max_bytes
+    }
+
     fn config_str(&self, span: Span) -> &str {
         self.strings
             .get(span.start as usize..span.end as usize)

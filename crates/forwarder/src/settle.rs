@@ -8,7 +8,9 @@
 //! [`Table`] keeps the ranges of the requests still waiting, ordered by
 //! first id, and counts the outcomes of each report against them; a
 //! request is settled when each of its records has an outcome, failed if
-//! any of them was not persisted.
+//! any of them was not persisted for a reason that may pass (the client
+//! resends), and with a list of the records refused for good (which the
+//! sink dead-letters) otherwise.
 
 use std::collections::VecDeque;
 use std::task::{Poll, Waker};
@@ -31,7 +33,58 @@ struct Entry {
     remaining: u64,
     /// Why a record is not persisted (the first reason seen).
     failure: Option<String>,
+    /// Records the broker refused for good.
+    refused: Vec<Refused>,
     waker: Option<Waker>,
+}
+
+/// A record refused for good: it would fail again if resent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refused {
+    /// Its delivery id.
+    pub(crate) id: u64,
+    /// The topic it was meant for.
+    pub(crate) topic: String,
+    /// The outcome's class.
+    pub(crate) kind: RefusedKind,
+    /// Why, for the dead letter and the response.
+    pub(crate) message: String,
+}
+
+/// Why a record was refused for good; [`RefusedKind::code`] is the reason
+/// code of its dead letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefusedKind {
+    UnknownPartition,
+    UnknownTopic,
+    TooLarge,
+    InvalidRecord,
+    InvalidTopic,
+    TopicAuthorization,
+}
+
+impl RefusedKind {
+    /// The dead letter's reason code.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            RefusedKind::UnknownPartition => "unknown_partition",
+            RefusedKind::UnknownTopic => "unknown_topic",
+            RefusedKind::TooLarge => "message_too_large",
+            RefusedKind::InvalidRecord => "invalid_record",
+            RefusedKind::InvalidTopic => "invalid_topic",
+            RefusedKind::TopicAuthorization => "topic_authorization_failed",
+        }
+    }
+}
+
+/// A settled request: every record has an outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Settled {
+    /// Why a record is not (or may not be) persisted, when one is not and
+    /// a resend may succeed: the request is answered 503.
+    pub(crate) failure: Option<String>,
+    /// The records refused for good.
+    pub(crate) refused: Vec<Refused>,
 }
 
 /// Names a request in its [`Table`]: its first delivery id.
@@ -51,6 +104,7 @@ impl Table {
             end,
             remaining: count,
             failure: None,
+            refused: Vec::new(),
             waker: None,
         };
         let at = self.entries.partition_point(|e| e.first < first);
@@ -64,6 +118,35 @@ impl Table {
     /// waiting request (refused or timed out) are ignored. Wakes the
     /// requests whose last outcome this is.
     pub(crate) fn report(&mut self, ids: &[DeliveryId], failure: Option<&str>) {
+        self.count(ids, |entry, _| {
+            if let Some(reason) = failure {
+                entry.failure.get_or_insert_with(|| reason.to_owned());
+            }
+        });
+    }
+
+    /// Counts the outcome of records the broker refused for good (see
+    /// [`Refused`]): their requests get them back when settled.
+    pub(crate) fn report_refused(
+        &mut self,
+        ids: &[DeliveryId],
+        topic: &str,
+        kind: RefusedKind,
+        message: &str,
+    ) {
+        self.count(ids, |entry, id| {
+            entry.refused.push(Refused {
+                id,
+                topic: topic.to_owned(),
+                kind,
+                message: message.to_owned(),
+            });
+        });
+    }
+
+    /// Counts `ids` against their requests, calling `each` for every id
+    /// of a waiting request, and wakes the requests now complete.
+    fn count(&mut self, ids: &[DeliveryId], mut each: impl FnMut(&mut Entry, u64)) {
         let mut i = 0;
         while i < ids.len() {
             let id = ids[i].0;
@@ -79,8 +162,8 @@ impl Table {
             }
             let counted = (i - start) as u64;
             entry.remaining = entry.remaining.saturating_sub(counted);
-            if let Some(reason) = failure {
-                entry.failure.get_or_insert_with(|| reason.to_owned());
+            for id in &ids[start..i] {
+                each(entry, id.0);
             }
             if entry.remaining == 0 {
                 if let Some(waker) = entry.waker.take() {
@@ -90,18 +173,24 @@ impl Table {
         }
     }
 
-    /// `Ready` with the failure, if any, once every record of the request
-    /// has an outcome (the request is then forgotten); otherwise keeps
-    /// `waker` to wake when that happens. A forgotten request is ready
-    /// with no outcome (`Some` reason saying so).
-    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> Poll<Option<String>> {
+    /// `Ready` with the outcome once every record of the request has one
+    /// (the request is then forgotten); otherwise keeps `waker` to wake
+    /// when that happens. A forgotten request is ready with a failure
+    /// saying so.
+    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> Poll<Settled> {
         let Some(at) = self.find(key) else {
-            return Poll::Ready(Some("request no longer tracked".to_owned()));
+            return Poll::Ready(Settled {
+                failure: Some("request no longer tracked".to_owned()),
+                refused: Vec::new(),
+            });
         };
         let entry = &mut self.entries[at];
         if entry.remaining == 0 {
             let entry = self.entries.remove(at).expect("found");
-            return Poll::Ready(entry.failure);
+            return Poll::Ready(Settled {
+                failure: entry.failure,
+                refused: entry.refused,
+            });
         }
         match &mut entry.waker {
             Some(w) if w.will_wake(waker) => {}
@@ -167,7 +256,7 @@ mod tests {
         assert_eq!(woken.0.load(Ordering::SeqCst), 0);
         t.report(&ids([12, 15, 18]), None);
         assert_eq!(woken.0.load(Ordering::SeqCst), 1);
-        assert_eq!(t.poll(a, &w), Poll::Ready(None));
+        assert_eq!(t.poll(a, &w).map(|s| s.failure), Poll::Ready(None));
         assert_eq!(t.len(), 0);
     }
 
@@ -182,9 +271,15 @@ mod tests {
         t.report(&ids([0, 1, 2]), None);
         t.report(&ids([3, 4, 5]), Some("not persisted: x"));
         t.report(&ids([6, 7, 8, 9]), None);
-        assert_eq!(t.poll(a, &w), Poll::Ready(Some("not persisted: x".into())));
-        assert_eq!(t.poll(b, &w), Poll::Ready(Some("not persisted: x".into())));
-        assert_eq!(t.poll(c, &w), Poll::Ready(None));
+        assert_eq!(
+            t.poll(a, &w).map(|s| s.failure),
+            Poll::Ready(Some("not persisted: x".into()))
+        );
+        assert_eq!(
+            t.poll(b, &w).map(|s| s.failure),
+            Poll::Ready(Some("not persisted: x".into()))
+        );
+        assert_eq!(t.poll(c, &w).map(|s| s.failure), Poll::Ready(None));
     }
 
     #[test]
@@ -194,7 +289,10 @@ mod tests {
         t.report(&ids([0]), Some("first"));
         t.report(&ids([1]), Some("second"));
         let (_, w) = waker();
-        assert_eq!(t.poll(a, &w), Poll::Ready(Some("first".into())));
+        assert_eq!(
+            t.poll(a, &w).map(|s| s.failure),
+            Poll::Ready(Some("first".into()))
+        );
     }
 
     #[test]
@@ -208,12 +306,35 @@ mod tests {
         let (_, w) = waker();
         assert!(t.poll(b, &w).is_pending());
         t.report(&ids([7, 8]), None);
-        assert_eq!(t.poll(b, &w), Poll::Ready(None));
+        assert_eq!(t.poll(b, &w).map(|s| s.failure), Poll::Ready(None));
         assert_eq!(t.len(), 0);
         assert!(
             t.poll(a, &w).is_ready(),
             "a forgotten request is not pending"
         );
+    }
+
+    #[test]
+    fn records_refused_for_good_come_back_with_their_request() {
+        let mut t = Table::default();
+        let a = t.register(DeliveryId(0), DeliveryId(3), 4);
+        let b = t.register(DeliveryId(4), DeliveryId(5), 2);
+        t.report(&ids([0, 2]), None);
+        t.report_refused(&ids([1, 3, 4]), "t", RefusedKind::UnknownPartition, "p 9");
+        t.report(&ids([5]), None);
+        let (_, w) = waker();
+        let Poll::Ready(settled) = t.poll(a, &w) else {
+            panic!("a is settled");
+        };
+        assert_eq!(settled.failure, None);
+        let got: Vec<u64> = settled.refused.iter().map(|r| r.id).collect();
+        assert_eq!(got, [1, 3]);
+        assert_eq!(settled.refused[0].kind.code(), "unknown_partition");
+        let Poll::Ready(settled) = t.poll(b, &w) else {
+            panic!("b is settled");
+        };
+        assert_eq!(settled.refused.len(), 1);
+        assert_eq!(settled.refused[0].topic, "t");
     }
 
     #[test]
@@ -223,7 +344,7 @@ mod tests {
         let a = t.register(DeliveryId(1), DeliveryId(5), 4);
         t.report(&ids([1, 2, 4, 5]), None);
         let (_, w) = waker();
-        assert_eq!(t.poll(a, &w), Poll::Ready(None));
+        assert_eq!(t.poll(a, &w).map(|s| s.failure), Poll::Ready(None));
     }
 
     #[test]
@@ -234,7 +355,7 @@ mod tests {
         t.report(&ids([5, 0, 4, 1]), None);
         t.report(&ids([3, 2]), None);
         let (_, w) = waker();
-        assert_eq!(t.poll(a, &w), Poll::Ready(None));
-        assert_eq!(t.poll(b, &w), Poll::Ready(None));
+        assert_eq!(t.poll(a, &w).map(|s| s.failure), Poll::Ready(None));
+        assert_eq!(t.poll(b, &w).map(|s| s.failure), Poll::Ready(None));
     }
 }

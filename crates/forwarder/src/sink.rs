@@ -3,11 +3,17 @@
 //! an outcome.
 //!
 //! A request is answered 200 only when every record it produced (dead
-//! letters included) is persisted. Anything else — a record not persisted
-//! or possibly persisted, the producer's buffer full, no broker yet, no
-//! outcome within `ingest.request_timeout_ms` — is a 503 with
-//! `Retry-After`: the SDKs retry, so an event may be written twice but an
-//! event answered 2xx is never lost.
+//! letters included) is persisted. A record the broker or the producer
+//! refuses for good (a partition or topic that does not exist, a record
+//! too large, an authorization failure; see [`refused_kind`]) would fail
+//! again on every resend: its event is dead-lettered, listed in `errors`,
+//! and the rest of the request still answered 200. A partition the topic
+//! does not have is first replaced by `default_partition`, when one is
+//! set. Anything else — a record not persisted or possibly persisted, the
+//! producer's buffer full, no broker yet, no outcome within
+//! `ingest.request_timeout_ms`, a dead letter not persisted — is a 503
+//! with `Retry-After`: the SDKs retry, so an event may be written twice but
+//! an event answered 2xx is never lost.
 //!
 //! A worker that has not reached a broker yet still takes requests; they
 //! wait for the broker up to `ingest.request_timeout_ms`.
@@ -30,11 +36,12 @@ use event_router::{DlqReason, Outcome as RouteOutcome, Routed, Router};
 use ingest_http::metrics::{BrokerGauge, BrokerState, TopicCounters, WorkerMetrics};
 use ingest_http::{Endpoint, EventError, EventSink, IngestOutcome, IngestRequest, Status};
 use kafka_net::{
-    AppendError, BatchResult, DeliveryId, DeliveryReport, HeaderRef, Producer, RecordRef,
+    AppendError, BatchResult, DeliveryError, DeliveryId, DeliveryReport, ErrorCode, HeaderRef,
+    Producer, RecordRef,
 };
 
 use crate::config::BatchMode;
-use crate::settle::{Key, Table};
+use crate::settle::{Key, Refused, RefusedKind, Settled as Outcomes, Table};
 
 /// Settings of one worker's sink.
 #[derive(Debug, Clone)]
@@ -49,6 +56,8 @@ pub struct SinkOptions {
     pub source_header: String,
     /// Header naming a dead letter's intended topic.
     pub dlq_topic_header: String,
+    /// Header carrying a dead letter's reason code.
+    pub dlq_reason_header: String,
     /// Label of the broker-state gauge (the bootstrap servers).
     pub broker_label: String,
 }
@@ -107,6 +116,17 @@ impl Books {
                 None
             }
             BatchResult::NotPersisted(e) => {
+                if let Some(kind) = refused_kind(e) {
+                    self.settle_dead_letters(&report.ids, false);
+                    let message = e.to_string();
+                    self.table.borrow_mut().report_refused(
+                        &report.ids,
+                        &report.topic,
+                        kind,
+                        &message,
+                    );
+                    return;
+                }
                 self.broker.set(BrokerState::Down);
                 Some(format!("not persisted: {e}"))
             }
@@ -146,9 +166,9 @@ struct Waiting {
 }
 
 impl Future for Waiting {
-    type Output = Option<String>;
+    type Output = Outcomes;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<String>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcomes> {
         let this = &mut *self;
         let outcome = this.books.table.borrow_mut().poll(this.key, cx.waker());
         if outcome.is_ready() {
@@ -163,6 +183,286 @@ impl Drop for Waiting {
         if !self.done {
             self.books.table.borrow_mut().forget(self.key);
         }
+    }
+}
+
+/// What the record of one delivery id carries: the index of the routed
+/// record, and of the event in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Carried {
+    record: u32,
+    event: u32,
+}
+
+impl Carried {
+    /// No record (an id given out, then the record refused).
+    const NONE: Carried = Carried {
+        record: u32::MAX,
+        event: u32::MAX,
+    };
+    /// A dead letter made for a refused record.
+    const DEAD_LETTER: Carried = Carried {
+        record: u32::MAX - 1,
+        event: u32::MAX,
+    };
+    /// The whole body as one record (batch mode).
+    const WHOLE_BODY: Carried = Carried {
+        record: u32::MAX - 2,
+        event: 0,
+    };
+}
+
+/// A request some of whose records were refused for good: what it takes
+/// to resend or dead-letter them.
+struct Refusing<'a> {
+    /// The body as routed.
+    body: &'a Bytes,
+    received: SystemTime,
+    timestamp: i64,
+    source: Option<&'a str>,
+    /// The first delivery id of the request.
+    first: u64,
+    /// What each id carries, by its offset from `first`.
+    carried: &'a [Carried],
+}
+
+impl Refused {
+    /// The response's entry for this refusal of event `event`.
+    fn event_error(&self, event: u32) -> EventError {
+        EventError {
+            index: event as usize,
+            code: self.kind.code().into(),
+            message: format!("{} ({})", self.message, self.topic),
+        }
+    }
+}
+
+/// Whether a failed outcome would fail again for the same record: then
+/// its event is dead-lettered instead of the request answered 503. Only
+/// records the broker or producer refused without writing qualify; a
+/// record possibly persisted never does.
+fn refused_kind(e: &DeliveryError) -> Option<RefusedKind> {
+    match e {
+        DeliveryError::UnknownTopic => Some(RefusedKind::UnknownTopic),
+        DeliveryError::UnknownPartition { .. } => Some(RefusedKind::UnknownPartition),
+        DeliveryError::Broker(code) => refused_code(*code),
+        _ => None,
+    }
+}
+
+/// [`refused_kind`] for a broker error code.
+fn refused_code(code: ErrorCode) -> Option<RefusedKind> {
+    match code {
+        ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => Some(RefusedKind::TooLarge),
+        ErrorCode::InvalidRecord | ErrorCode::CorruptMessage | ErrorCode::InvalidTimestamp => {
+            Some(RefusedKind::InvalidRecord)
+        }
+        ErrorCode::InvalidTopicException => Some(RefusedKind::InvalidTopic),
+        ErrorCode::TopicAuthorizationFailed => Some(RefusedKind::TopicAuthorization),
+        _ => None,
+    }
+}
+
+/// [`refused_kind`] for a record the producer refused at once.
+fn append_refused_kind(e: &AppendError) -> Option<RefusedKind> {
+    match e {
+        AppendError::RecordTooLarge { .. } => Some(RefusedKind::TooLarge),
+        AppendError::UnknownPartition { .. } => Some(RefusedKind::UnknownPartition),
+        AppendError::InvalidTopic => Some(RefusedKind::InvalidTopic),
+        AppendError::Topic(code) => refused_code(*code),
+        AppendError::Record(_) => Some(RefusedKind::InvalidRecord),
+        _ => None,
+    }
+}
+
+impl Inner {
+    /// The future of the outcomes of ids `first..=last` (`count` records).
+    fn wait_for(&self, first: DeliveryId, last: DeliveryId, count: u64) -> Waiting {
+        Waiting {
+            books: self.books.clone(),
+            key: self.books.table.borrow_mut().register(first, last, count),
+            done: false,
+        }
+    }
+
+    /// The 503 reason when records had no outcome in time, with what the
+    /// producer last saw go wrong.
+    fn not_settled(&self, timeout: Duration) -> String {
+        let mut reason = format!("records not settled within {} ms", timeout.as_millis());
+        let health = self.producer.health();
+        if let Some(auth) = &health.auth_failure {
+            reason.push_str(&format!("; {auth}"));
+        }
+        if let Some(bad) = &health.bad_response {
+            reason.push_str(&format!("; {bad}"));
+        }
+        reason
+    }
+
+    /// Sends the dead letter of an event whose record was refused for good:
+    /// `text` is the event's original text.
+    fn send_dead_letter(
+        &self,
+        text: &[u8],
+        refusal: &Refused,
+        source: Option<&str>,
+    ) -> Result<DeliveryId, kafka_net::Error> {
+        let router = self.router.borrow();
+        let value =
+            event_router::dead_letter_value(text, &refusal.message, router.message_max_bytes());
+        let mut headers = vec![
+            HeaderRef {
+                key: self.options.dlq_reason_header.as_bytes(),
+                value: Some(refusal.kind.code().as_bytes()),
+            },
+            HeaderRef {
+                key: self.options.dlq_topic_header.as_bytes(),
+                value: Some(refusal.topic.as_bytes()),
+            },
+        ];
+        if let Some(src) = source {
+            headers.push(HeaderRef {
+                key: self.options.source_header.as_bytes(),
+                value: Some(src.as_bytes()),
+            });
+        }
+        let record = RecordRef {
+            topic: router.dlq_topic(),
+            partition: None,
+            key: None,
+            value: Some(&value),
+            headers: &headers,
+            timestamp: millis(SystemTime::now()),
+        };
+        let id = self.producer.send_detached(record)?;
+        self.books
+            .counters(router.dlq_topic())
+            .events_in
+            .fetch_add(1, RELAXED);
+        self.books
+            .dead_letters
+            .borrow_mut()
+            .insert(id.0, self.books.counters(&refusal.topic));
+        Ok(id)
+    }
+
+    /// Settles the records of a request refused for good: a partition the
+    /// topic does not have is replaced by `default_partition` (when set)
+    /// and the record sent again; every other refused record, and a resent
+    /// one refused again, becomes a dead letter. Returns the response's
+    /// entries for the dead-lettered events, or the 503 reason when a
+    /// resend or a dead letter is not persisted.
+    async fn dead_letter_refused(
+        &self,
+        req: &Refusing<'_>,
+        refused: Vec<Refused>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Vec<EventError>, String> {
+        let default_partition = self.router.borrow().default_partition();
+        let mut pending: Vec<(Refused, Carried)> = refused
+            .into_iter()
+            .map(|r| {
+                let at = r.id.saturating_sub(req.first) as usize;
+                let c = req.carried.get(at).copied().unwrap_or(Carried::NONE);
+                (r, c)
+            })
+            .collect();
+        let mut dead = Vec::new();
+        let mut routed: Option<Routed> = None;
+        for round in 0..2 {
+            // (id, what it carries, the refusal it dead-letters, if one)
+            let mut sends: Vec<(DeliveryId, Carried, Option<Refused>)> = Vec::new();
+            for (r, c) in pending.drain(..) {
+                if c == Carried::DEAD_LETTER || c == Carried::NONE {
+                    return Err(format!(
+                        "dead-letter topic did not take a record: {}",
+                        r.message
+                    ));
+                }
+                let resend = round == 0
+                    && r.kind == RefusedKind::UnknownPartition
+                    && c != Carried::WHOLE_BODY;
+                if let (true, Some(p)) = (resend, default_partition) {
+                    let routed = routed.get_or_insert_with(|| {
+                        let mut out = Routed::new();
+                        self.router
+                            .borrow_mut()
+                            .route(req.body.clone(), req.received, &mut out);
+                        out
+                    });
+                    if let Some(record) = routed.record(c.record as usize) {
+                        let id = self
+                            .resend(&record, p, req)
+                            .map_err(|e| format!("producer refused a record: {e}"))?;
+                        sends.push((id, c, None));
+                        continue;
+                    }
+                }
+                let text = if c == Carried::WHOLE_BODY {
+                    &req.body[..]
+                } else {
+                    event_router::event_text(req.body, c.event as usize).unwrap_or_default()
+                };
+                let id = self
+                    .send_dead_letter(text, &r, req.source)
+                    .map_err(|e| format!("dead-letter topic not written: {e}"))?;
+                sends.push((id, c, Some(r)));
+            }
+            let (Some(first), Some(last)) = (sends.first(), sends.last()) else {
+                break;
+            };
+            let waiting = self.wait_for(first.0, last.0, sends.len() as u64);
+            let settled = tokio::time::timeout_at(deadline, waiting)
+                .await
+                .map_err(|_| self.not_settled(self.options.request_timeout))?;
+            if let Some(failure) = settled.failure {
+                return Err(failure);
+            }
+            for (id, c, refusal) in sends {
+                let again = settled.refused.iter().find(|r| r.id == id.0);
+                match (refusal, again) {
+                    (Some(r), None) => dead.push(r.event_error(c.event)),
+                    (Some(_), Some(again)) => {
+                        return Err(format!(
+                            "dead-letter topic did not take a record: {}",
+                            again.message
+                        ))
+                    }
+                    (None, Some(again)) => pending.push((again.clone(), c)),
+                    (None, None) => {}
+                }
+            }
+        }
+        Ok(dead)
+    }
+
+    /// Sends a routed record again, to partition `partition`.
+    fn resend(
+        &self,
+        record: &event_router::Record<'_>,
+        partition: i32,
+        req: &Refusing<'_>,
+    ) -> Result<DeliveryId, kafka_net::Error> {
+        let parts: Vec<&[u8]> = record.value_chunks().collect();
+        let mut headers: Vec<HeaderRef<'_>> = record
+            .headers()
+            .map(|(key, value)| HeaderRef { key, value })
+            .collect();
+        if let Some(src) = req.source {
+            headers.push(HeaderRef {
+                key: self.options.source_header.as_bytes(),
+                value: Some(src.as_bytes()),
+            });
+        }
+        let r = RecordRef {
+            topic: record.topic(),
+            partition: Some(partition),
+            key: record.key(),
+            value: None,
+            headers: &headers,
+            timestamp: req.timestamp,
+        };
+        self.producer.send_parts_detached(r, &parts)
     }
 }
 
@@ -290,16 +590,25 @@ impl EventSink for Sink {
         }
 
         let books = &inner.books;
-        // The delivery ids given to this request's records.
+        // The delivery ids given to this request's records, and for each id
+        // (by its offset from the first) the record and event it carries.
         let mut ids: Option<(DeliveryId, DeliveryId, u64)> = None;
-        let mut sent = |id: DeliveryId| {
+        let mut carried: Vec<Carried> = Vec::new();
+        let mut sent = |id: DeliveryId, what: Carried| {
+            let first = ids.map_or(id, |(first, _, _)| first);
             ids = Some(ids.map_or((id, id, 1), |(first, _, n)| (first, id, n + 1)));
+            let at = (id.0 - first.0) as usize;
+            if carried.len() <= at {
+                carried.resize(at + 1, Carried::NONE);
+            }
+            carried[at] = what;
         };
         let mut counts = InCounts { last: None };
         let mut refused: Option<kafka_net::Error> = None;
         let mut headers: Vec<HeaderRef<'_>> = Vec::with_capacity(8);
         let source_header = inner.options.source_header.as_bytes();
         let whole_body_record = batch_whole && routed.records().any(|r| !r.is_dead_letter());
+        let source = request.source.as_deref();
 
         if whole_body_record {
             // mParticle's "send as batch": the body is the record, keyed by
@@ -313,7 +622,7 @@ impl EventSink for Sink {
                 key: b"event_type",
                 value: Some(b"batch"),
             });
-            if let Some(src) = request.source.as_deref() {
+            if let Some(src) = source {
                 headers.push(HeaderRef {
                     key: source_header,
                     value: Some(src.as_bytes()),
@@ -329,7 +638,7 @@ impl EventSink for Sink {
             };
             match inner.producer.send_detached(record) {
                 Ok(id) => {
-                    sent(id);
+                    sent(id, Carried::WHOLE_BODY);
                     counts.add(books, &topic);
                 }
                 Err(e) => refused = Some(e),
@@ -341,7 +650,8 @@ impl EventSink for Sink {
             // Each record's value is its chunks in the routed body and
             // arena, copied once, straight into the batch.
             let mut parts: Vec<&[u8]> = Vec::with_capacity(8);
-            for record in routed.records() {
+            let default_partition = inner.router.borrow().default_partition();
+            for (index, record) in routed.records().enumerate() {
                 let topic = record.topic();
                 parts.clear();
                 parts.extend(record.value_chunks());
@@ -351,13 +661,13 @@ impl EventSink for Sink {
                         .headers()
                         .map(|(key, value)| HeaderRef { key, value }),
                 );
-                if let Some(src) = request.source.as_deref() {
+                if let Some(src) = source {
                     headers.push(HeaderRef {
                         key: source_header,
                         value: Some(src.as_bytes()),
                     });
                 }
-                let r = RecordRef {
+                let mut r = RecordRef {
                     topic,
                     partition: record.partition(),
                     key: record.key(),
@@ -365,17 +675,46 @@ impl EventSink for Sink {
                     headers: &headers,
                     timestamp,
                 };
-                match inner.producer.send_parts_detached(r, &parts) {
-                    Ok(id) => {
-                        sent(id);
-                        counts.add(books, topic);
-                        if record.is_dead_letter() {
-                            let meant_for = record
-                                .header(&inner.options.dlq_topic_header)
-                                .and_then(|t| std::str::from_utf8(t).ok())
-                                .map(|t| books.counters(t));
-                            if let Some(m) = meant_for {
-                                books.dead_letters.borrow_mut().insert(id.0, m);
+                let what = Carried {
+                    record: index as u32,
+                    event: record.event_index() as u32,
+                };
+                let mut result = inner.producer.send_parts_detached(r, &parts);
+                if let (
+                    Err(kafka_net::Error::Append(AppendError::UnknownPartition { .. })),
+                    Some(p),
+                ) = (&result, default_partition)
+                {
+                    if r.partition != Some(p) {
+                        r.partition = Some(p);
+                        result = inner.producer.send_parts_detached(r, &parts);
+                    }
+                }
+                let id = match result {
+                    Ok(id) => id,
+                    Err(kafka_net::Error::Append(e))
+                        if !record.is_dead_letter() && append_refused_kind(&e).is_some() =>
+                    {
+                        // Refused for good: dead-lettered now.
+                        let refusal = Refused {
+                            id: 0,
+                            topic: topic.to_owned(),
+                            kind: append_refused_kind(&e).unwrap_or(RefusedKind::InvalidRecord),
+                            message: e.to_string(),
+                        };
+                        let text = event_router::event_text(routed.body(), what.event as usize)
+                            .unwrap_or_default();
+                        match inner.send_dead_letter(text, &refusal, source) {
+                            Ok(id) => {
+                                errors.push(refusal.event_error(what.event));
+                                accepted -= 1;
+                                dead_lettered += 1;
+                                sent(id, Carried::DEAD_LETTER);
+                                continue;
+                            }
+                            Err(e) => {
+                                refused = Some(e);
+                                break;
                             }
                         }
                     }
@@ -383,11 +722,29 @@ impl EventSink for Sink {
                         refused = Some(e);
                         break;
                     }
+                };
+                let what = if record.is_dead_letter() {
+                    Carried::DEAD_LETTER
+                } else {
+                    what
+                };
+                sent(id, what);
+                counts.add(books, topic);
+                if record.is_dead_letter() {
+                    let meant_for = record
+                        .header(&inner.options.dlq_topic_header)
+                        .and_then(|t| std::str::from_utf8(t).ok())
+                        .map(|t| books.counters(t));
+                    if let Some(m) = meant_for {
+                        books.dead_letters.borrow_mut().insert(id.0, m);
+                    }
                 }
             }
+            errors.sort_by_key(|e| e.index);
         }
         counts.flush();
         drop(headers);
+        let body = routed.body().clone();
         drop(routed);
         inner
             .books
@@ -408,29 +765,55 @@ impl EventSink for Sink {
         }
 
         // No record: nothing to wait for.
-        let waiting = ids.map(|(first, last, count)| Waiting {
-            books: inner.books.clone(),
-            key: inner.books.table.borrow_mut().register(first, last, count),
-            done: false,
-        });
+        let first = ids.map(|(first, _, _)| first.0);
+        let waiting = ids.map(|(first, last, count)| inner.wait_for(first, last, count));
         let inner = self.inner.clone();
         let started = Instant::now();
+        let received = request.received;
+        let source = request.source.clone();
         Box::pin(async move {
             let timeout = inner.options.request_timeout;
-            let failure = match waiting {
+            let deadline = tokio::time::Instant::now() + timeout;
+            let mut failure = match waiting {
                 None => None,
-                Some(waiting) => match tokio::time::timeout(timeout, waiting).await {
-                    Ok(failure) => failure,
-                    Err(_) => Some(format!(
-                        "records not settled within {} ms",
-                        timeout.as_millis()
-                    )),
+                Some(waiting) => match tokio::time::timeout_at(deadline, waiting).await {
+                    Ok(settled) if settled.refused.is_empty() => settled.failure,
+                    Ok(settled) if settled.failure.is_some() => settled.failure,
+                    Ok(settled) => {
+                        let first = first.unwrap_or_default();
+                        let request = Refusing {
+                            body: &body,
+                            received,
+                            timestamp,
+                            source: source.as_deref(),
+                            first,
+                            carried: &carried,
+                        };
+                        match inner
+                            .dead_letter_refused(&request, settled.refused, deadline)
+                            .await
+                        {
+                            Ok(dead) => {
+                                accepted -= dead.len().min(accepted);
+                                dead_lettered += dead.len();
+                                errors.extend(dead);
+                                errors.sort_by_key(|e| e.index);
+                                None
+                            }
+                            Err(reason) => Some(reason),
+                        }
+                    }
+                    Err(_) => Some(inner.not_settled(timeout)),
                 },
             };
+            if failure.is_none() && whole_body_record && !errors.is_empty() {
+                // The whole body went to the dead-letter topic.
+                accepted = 0;
+            }
             let metrics = &inner.books.metrics;
             metrics.observe_produce_latency(started.elapsed());
             metrics.set_bytes_in_flight(inner.producer.buffered_bytes() as i64);
-            match failure {
+            match failure.take() {
                 None => IngestOutcome::settled(accepted, dead_lettered, errors),
                 Some(reason) => {
                     tracing::debug!(%reason, "request answered 503");

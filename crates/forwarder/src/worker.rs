@@ -87,6 +87,7 @@ fn run(
             request_timeout: Duration::from_millis(settings.config.ingest.request_timeout_ms),
             source_header: settings.config.router.source_header.clone(),
             dlq_topic_header: settings.config.router.dlq_topic_header.clone(),
+            dlq_reason_header: settings.config.router.dlq_reason_header.clone(),
             broker_label: settings
                 .net
                 .producer

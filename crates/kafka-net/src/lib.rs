@@ -92,6 +92,7 @@ pub use kafka_producer::{
     AppendError, AuthError, AuthErrorKind, BadResponse, BatchResult, DeliveryError, DeliveryId,
     DeliveryReport, FatalError, HeaderRef, Outcome, ProducerConfig, RecordRef, Secret,
 };
+pub use kafka_wire::ErrorCode;
 
 /// A producer configuration plus the driver's own settings, read from
 /// librdkafka / Java style properties.
