@@ -1,6 +1,7 @@
 //! The external programs the tests need: the Tansu broker and Python with
 //! `confluent-kafka`. Missing ones are installed once per test process by
-//! `scripts/setup-test-deps`.
+//! `scripts/setup-test-deps` ([`ensure`]; [`ensure_python`] for Python
+//! alone).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -54,6 +55,30 @@ fn python_works() -> bool {
         .args(["-c", "import confluent_kafka"])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// Installs Python with `confluent-kafka` if missing (once per process),
+/// without Tansu: what tests that need no broker process (the mock
+/// cluster) need.
+pub fn ensure_python() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if python_works() {
+            return;
+        }
+        let script = workspace_root().join("scripts").join("setup-test-deps");
+        eprintln!(
+            "installing Python test dependencies with {}",
+            script.display()
+        );
+        let status = Command::new("bash")
+            .arg(&script)
+            .env("SKIP_TANSU", "1")
+            .status()
+            .expect("run scripts/setup-test-deps");
+        assert!(status.success(), "scripts/setup-test-deps failed");
+        assert!(python_works(), "confluent-kafka still missing after setup");
+    });
 }
 
 /// Installs what is missing (once per process).

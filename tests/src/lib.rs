@@ -9,11 +9,14 @@
 //! - [`workload`]: deterministic keyed records and a producer run.
 //! - [`verify`]: reads the topics back and checks them.
 //! - [`proxy::ChaosProxy`]: cuts connections mid-request and mid-response.
+//! - [`mock::MockCluster`]: a multi-broker cluster (librdkafka's mock
+//!   cluster) whose leaders, brokers and answers a test controls.
 //!
 //! Missing programs are installed by `scripts/setup-test-deps`.
 
 pub mod broker;
 pub mod deps;
+pub mod mock;
 pub mod proxy;
 pub mod security_fixtures;
 pub mod verify;

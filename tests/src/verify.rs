@@ -37,9 +37,10 @@ pub struct Consumed {
     pub ts: i64,
 }
 
-/// Consumes `topics` from the beginning up to their high watermarks.
+/// Consumes `topics` from the beginning to the end of every partition
+/// (the end-of-partition event of a fetch, not a watermark read before).
 pub fn consume(bootstrap: &str, topics: &[&str]) -> Vec<Consumed> {
-    deps::ensure();
+    deps::ensure_python();
     let script = deps::workspace_root().join("tests/py/verify.py");
     let start = std::time::Instant::now();
     let out = Command::new(deps::python())

@@ -153,6 +153,31 @@ pub fn produce_with(
     progress: Option<&AtomicUsize>,
     after_send: &mut dyn FnMut(usize),
 ) -> RunResult {
+    produce_paced(engine, props, w, plan, None, progress, after_send)
+}
+
+/// A sending rate: after every `records` records, the sender sleeps
+/// `pause` (the producer runs meanwhile), so that a run lasts long enough
+/// for a test to change the cluster under it.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Records sent between pauses.
+    pub records: usize,
+    /// Length of each pause.
+    pub pause: Duration,
+}
+
+/// As [`produce_with`], sending at `pace` (`None`: as fast as the
+/// producer takes records).
+pub fn produce_paced(
+    engine: Engine,
+    props: &[(&str, &str)],
+    w: &Workload,
+    plan: &[Planned],
+    pace: Option<Pace>,
+    progress: Option<&AtomicUsize>,
+    after_send: &mut dyn FnMut(usize),
+) -> RunResult {
     let rt = Runtime::new(engine).expect("runtime");
     rt.block_on(async {
         let start = Instant::now();
@@ -203,7 +228,10 @@ pub fn produce_with(
                 .unwrap_or_else(|e| panic!("send record {id}: {e}"));
             pending.push_back((id, d));
             after_send(id);
-            if id % 512 == 511 {
+            if let Some(pace) = pace.filter(|p| id % p.records.max(1) == p.records.max(1) - 1) {
+                reap(&mut pending, &mut outcomes);
+                tokio::time::sleep(pace.pause).await;
+            } else if id % 512 == 511 {
                 reap(&mut pending, &mut outcomes);
                 tokio::task::yield_now().await;
             }
