@@ -50,6 +50,7 @@ use std::time::Duration;
 
 use event_router::{Router, RouterConfig};
 use ingest_http::{HttpConfig, WriteKey};
+use kafka_net::security::Connector;
 use kafka_net::{is_secret_key, NetConfig, Secret};
 use serde::Deserialize;
 use zeroize::Zeroize;
@@ -197,6 +198,11 @@ pub struct IngestConfig {
     /// Default 10000.
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
+    /// `GET /ready` answers 503 once records have waited this many
+    /// milliseconds with none persisted, until a record is persisted or
+    /// the brokers answer again. Default 30000.
+    #[serde(default = "default_ready_stall_ms")]
+    pub ready_stall_ms: u64,
 }
 
 impl Default for IngestConfig {
@@ -212,6 +218,7 @@ impl Default for IngestConfig {
             retry_after_secs: default_retry_after_secs(),
             idle_timeout_secs: default_idle_timeout_secs(),
             request_timeout_ms: default_request_timeout_ms(),
+            ready_stall_ms: default_ready_stall_ms(),
         }
     }
 }
@@ -311,6 +318,9 @@ pub struct Settings {
     pub net: NetConfig,
     /// Worker count, resolved.
     pub workers: usize,
+    /// The Kafka properties set by environment variables, with the
+    /// variable of each: errors about them name it.
+    env_properties: BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -327,8 +337,8 @@ impl Settings {
                 }
             }
         }
-        apply_env(&mut config, env)?;
-        Settings::check(config)
+        let env_properties = apply_env(&mut config, env)?;
+        Settings::check(config, env_properties)
     }
 
     /// Reads `path` (or the embedded defaults when `None`) and the
@@ -347,7 +357,10 @@ impl Settings {
         settings
     }
 
-    fn check(config: Config) -> Result<Settings, ConfigError> {
+    fn check(
+        config: Config,
+        env_properties: BTreeMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
         let listen: SocketAddr = config
             .ingest
             .listen
@@ -374,6 +387,9 @@ impl Settings {
         }
         if config.ingest.backlog <= 0 {
             return Err(invalid("ingest.backlog", "must be positive"));
+        }
+        if config.ingest.ready_stall_ms == 0 {
+            return Err(invalid("ingest.ready_stall_ms", "must be positive"));
         }
         if config.ingest.request_timeout_ms == 0 {
             return Err(invalid("ingest.request_timeout_ms", "must be positive"));
@@ -402,7 +418,7 @@ impl Settings {
             return Err(invalid("kafka.bootstrap.servers", "is required"));
         }
         let net = NetConfig::from_properties(props.iter().map(|(k, v)| (*k, v.as_ref())))
-            .map_err(|e| invalid("kafka", e))?;
+            .map_err(|e| kafka_error(&e, &env_properties))?;
         drop(props);
         // The router checks its own settings (topics, Avro schemas).
         Router::new(&config.router, 0).map_err(|e| invalid("router", e))?;
@@ -419,7 +435,18 @@ impl Settings {
             net,
             workers,
             config,
+            env_properties,
         })
+    }
+
+    /// Reads and parses the files the `ssl.*` properties name (CA,
+    /// certificate, key) as each worker's producer does when it starts, so
+    /// that a missing or bad file is reported with its property and path
+    /// before anything starts.
+    pub fn check_security_files(&self) -> Result<(), ConfigError> {
+        Connector::from_producer_config(&self.net.producer)
+            .map(drop)
+            .map_err(|e| kafka_error(&kafka_net::Error::Security(e), &self.env_properties))
     }
 
     /// `Retry-After` for 503s.
@@ -480,11 +507,44 @@ fn without_source_line(e: toml::de::Error, text: &str) -> ConfigError {
     ConfigError::Toml(<toml::de::Error as serde::de::Error>::custom(message))
 }
 
-/// Applies `FORWARDER_*` overrides.
-fn apply_env<I>(config: &mut Config, env: I) -> Result<(), ConfigError>
+/// A `[kafka]` error, naming the environment variable that set the
+/// property at fault when one did.
+fn kafka_error(e: &kafka_net::Error, env_properties: &BTreeMap<String, String>) -> ConfigError {
+    match property_of(e).and_then(|key| env_properties.get(key)) {
+        Some(var) => invalid("kafka", format!("{e} (from environment variable {var})")),
+        None => invalid("kafka", e),
+    }
+}
+
+/// The Kafka property a driver error is about, when it names one.
+fn property_of(e: &kafka_net::Error) -> Option<&str> {
+    use kafka_net::security::{SecurityConfigError as Sec, SecurityError, TlsError};
+    use kafka_producer::ConfigError as Producer;
+    match e {
+        kafka_net::Error::Config(
+            Producer::UnknownKey(key) | Producer::InvalidValue { key, .. },
+        ) => Some(key),
+        kafka_net::Error::InvalidEngine(_) => Some("io.engine"),
+        kafka_net::Error::Security(SecurityError::Config(
+            Sec::UnknownKey { key, .. }
+            | Sec::InvalidValue { key, .. }
+            | Sec::Missing { key, .. }
+            | Sec::Conflict { key, .. },
+        )) => Some(key),
+        kafka_net::Error::Security(SecurityError::Tls(
+            TlsError::Read { key, .. } | TlsError::Pem { key, .. },
+        )) => Some(key),
+        _ => None,
+    }
+}
+
+/// Applies `FORWARDER_*` overrides. Returns the Kafka properties they set,
+/// with the variable of each.
+fn apply_env<I>(config: &mut Config, env: I) -> Result<BTreeMap<String, String>, ConfigError>
 where
     I: IntoIterator<Item = (String, String)>,
 {
+    let mut properties = BTreeMap::new();
     for (name, value) in env {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;
@@ -496,7 +556,8 @@ where
             let key = prop.to_ascii_lowercase().replace('_', ".");
             // A secret's `String` moves into its `Secret`.
             let value = PropertyValue::text(&key, value);
-            config.kafka.insert(key, value);
+            config.kafka.insert(key.clone(), value);
+            properties.insert(key, name);
         } else if rest == "INGEST__WRITE_KEYS" {
             config.ingest.write_keys = value
                 .split(',')
@@ -514,7 +575,7 @@ where
             ));
         }
     }
-    Ok(())
+    Ok(properties)
 }
 
 fn default_level() -> String {
@@ -546,6 +607,9 @@ fn default_idle_timeout_secs() -> u64 {
 }
 fn default_request_timeout_ms() -> u64 {
     10_000
+}
+fn default_ready_stall_ms() -> u64 {
+    30_000
 }
 fn default_shutdown_timeout_secs() -> u64 {
     30
@@ -647,6 +711,56 @@ mod tests {
             s.config.kafka.get("linger.ms"),
             Some(PropertyValue::Text(v)) if v == "9"
         ));
+    }
+
+    #[test]
+    fn errors_about_environment_overrides_name_the_variable() {
+        let e = load(DEFAULT_CONFIG, &[("FORWARDER_KAFKA__LINGR_MS", "5")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kafka: unknown configuration property `lingr.ms` \
+             (from environment variable FORWARDER_KAFKA__LINGR_MS)"
+        );
+        for (var, value) in [
+            ("FORWARDER_KAFKA__ACKS", "2"),
+            ("FORWARDER_KAFKA__IO_ENGINE", "kqueue"),
+            ("FORWARDER_KAFKA__SECURITY_PROTOCOL", "tls"),
+            ("FORWARDER_KAFKA__SASL_MECHANISM", "GSSAPI"),
+        ] {
+            let e = load(DEFAULT_CONFIG, &[(var, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.ends_with(&format!("(from environment variable {var})")),
+                "{e}"
+            );
+        }
+        // The file's own mistakes name no variable, even with overrides set.
+        let e = load(
+            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+             'lingr.ms'=5\n[router]\ndefault_topic='e'\n",
+            &[("FORWARDER_KAFKA__LINGER_MS", "5")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lingr.ms"), "{e}");
+        assert!(!e.contains("environment"), "{e}");
+        // Files named by an override: the variable and the path.
+        let s = load(
+            DEFAULT_CONFIG,
+            &[
+                ("FORWARDER_KAFKA__SECURITY_PROTOCOL", "ssl"),
+                ("FORWARDER_KAFKA__SSL_CA_LOCATION", "/nonexistent/ca.pem"),
+            ],
+        )
+        .unwrap();
+        let e = s.check_security_files().unwrap_err().to_string();
+        assert!(e.contains("`ssl.ca.location`"), "{e}");
+        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+        assert!(
+            e.ends_with("(from environment variable FORWARDER_KAFKA__SSL_CA_LOCATION)"),
+            "{e}"
+        );
     }
 
     /// A config with a password and a private key in it.

@@ -8,13 +8,13 @@
 //! forwarder --version
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use forwarder::config::{LogFormat, Settings};
+use forwarder::config::{ConfigError, LogFormat, Settings};
 use forwarder::worker;
 use ingest_http::metrics::Registry;
 use tokio::signal::unix::{signal, SignalKind};
@@ -55,13 +55,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run { config: None }) {
         Command::Run { config } => run(config),
-        Command::CheckConfig { file } => match Settings::load(Some(&file)) {
+        Command::CheckConfig { file } => match load(Some(&file)) {
             Ok(s) => {
                 println!("{}: ok ({})", file.display(), s.summary());
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("forwarder: {}: {e}", file.display());
+                eprintln!("forwarder: {e}");
                 ExitCode::from(2)
             }
         },
@@ -72,14 +72,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads the configuration `run` uses: the file at `path` (or the embedded
+/// defaults), the environment overrides, and the files the `ssl.*`
+/// properties name. The error says where the problem is.
+fn load(path: Option<&Path>) -> Result<Settings, String> {
+    let settings = Settings::load(path).and_then(|s| s.check_security_files().map(|()| s));
+    settings.map_err(|e| match (e, path) {
+        // Names the file itself.
+        (e @ ConfigError::Read { .. }, _) => e.to_string(),
+        (e, Some(p)) => format!("{}: {e}", p.display()),
+        (e, None) => format!("embedded defaults: {e}"),
+    })
+}
+
 fn run(path: Option<PathBuf>) -> ExitCode {
-    let settings = match Settings::load(path.as_deref()) {
+    let settings = match load(path.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            match &path {
-                Some(p) => eprintln!("forwarder: {}: {e}", p.display()),
-                None => eprintln!("forwarder: embedded defaults: {e}"),
-            }
+            eprintln!("forwarder: {e}");
             return ExitCode::from(2);
         }
     };

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use common::Forwarder;
 use forwarder_e2e::broker::{Broker, Storage, TempDir};
+use forwarder_e2e::security_fixtures::Pki;
 
 fn forwarder() -> Command {
     Command::new(env!("CARGO_BIN_EXE_forwarder"))
@@ -61,6 +62,60 @@ fn check_config_accepts_the_defaults_and_names_bad_keys() {
             .expect("run");
         assert_eq!(out.status.code(), Some(2), "{text}");
     }
+}
+
+#[test]
+fn a_missing_file_is_named_once() {
+    let dir = TempDir::new("missing-config");
+    let missing = dir.path().join("nope.toml");
+    let path = missing.display().to_string();
+    for args in [&["check-config"][..], &["run", "--config"][..]] {
+        let out = forwarder().args(args).arg(&missing).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.matches(&path).count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(&format!("forwarder: {path}: ")), "{err}");
+    }
+}
+
+/// `check-config` reads the files the `ssl.*` properties name, as `run`
+/// does before it starts anything.
+#[test]
+fn check_config_reads_the_tls_files() {
+    let dir = TempDir::new("check-config-tls");
+    let config = dir.path().join("tls.toml");
+    let ca = dir.path().join("missing-ca.pem");
+    std::fs::write(
+        &config,
+        format!(
+            "[ingest]\nwrite_keys=[{{key='k'}}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+             'security.protocol'='ssl'\n'ssl.ca.location'='{}'\n[router]\ndefault_topic='e'\n",
+            ca.display()
+        ),
+    )
+    .expect("write");
+    for args in [&["check-config"][..], &["run", "--config"][..]] {
+        let out = forwarder().args(args).arg(&config).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("`ssl.ca.location`"), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("cannot read {}", ca.display())),
+            "{args:?}: {err}"
+        );
+    }
+    // Once the file is there, the configuration is valid.
+    std::fs::write(&ca, Pki::new("test CA").ca_pem()).expect("write");
+    let out = forwarder()
+        .arg("check-config")
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
