@@ -52,6 +52,9 @@ pub struct SinkOptions {
     pub retry_after: Duration,
     /// Longest wait for a request's records before answering 503.
     pub request_timeout: Duration,
+    /// `/ready` turns 503 once records have waited this long with none
+    /// persisted.
+    pub ready_stall: Duration,
     /// Header carrying a write key's source name.
     pub source_header: String,
     /// Header naming a dead letter's intended topic.
@@ -91,6 +94,10 @@ struct Books {
     broker: Arc<BrokerGauge>,
     /// A record was persisted once: the broker has been reached.
     reached: Cell<bool>,
+    /// When the producer was last seen holding no record.
+    idle_at: Cell<Instant>,
+    /// When `/ready` turned 503 for records waiting with none persisted.
+    stalled_at: Cell<Option<Instant>>,
     /// The requests waiting for outcomes.
     table: RefCell<Table>,
     /// Dead letters without an outcome yet, by delivery id: the counters of
@@ -509,6 +516,8 @@ impl Sink {
             topics: RefCell::new(HashMap::new()),
             broker,
             reached: Cell::new(false),
+            idle_at: Cell::new(Instant::now()),
+            stalled_at: Cell::new(None),
             table: RefCell::new(Table::default()),
             dead_letters: RefCell::new(BTreeMap::new()),
         });
@@ -538,6 +547,9 @@ impl EventSink for Sink {
         let inner = &self.inner;
         if let Some(e) = inner.producer.fatal_error() {
             return self.unavailable(format!("producer failed: {e}"));
+        }
+        if inner.producer.buffered_bytes() == 0 {
+            inner.books.idle_at.set(Instant::now());
         }
         let batch_whole = inner.options.batch_mode == BatchMode::Batch
             && matches!(request.endpoint, Endpoint::Batch | Endpoint::Import);
@@ -825,11 +837,58 @@ impl EventSink for Sink {
 
     /// Ready once the producer holds a producer id from a broker (the
     /// idempotent producer asks for one at start) or a record has been
-    /// persisted, and the producer has not failed.
-    fn ready(&self) -> bool {
+    /// persisted, unless: the producer failed; the last connection attempt
+    /// failed authentication (until one succeeds); or records have waited
+    /// `ingest.ready_stall_ms` with none persisted (until a record is
+    /// persisted, or, with nothing left waiting, the brokers answer a
+    /// Metadata request again).
+    fn ready(&self) -> Result<(), String> {
         let inner = &self.inner;
-        inner.producer.fatal_error().is_none()
-            && (inner.books.reached.get() || inner.producer.producer_identity().0 >= 0)
+        if let Some(e) = inner.producer.fatal_error() {
+            return Err(format!("producer failed: {e}"));
+        }
+        let health = inner.producer.health();
+        if let Some(auth) = &health.auth_failure {
+            return Err(auth.to_string());
+        }
+        if !inner.books.reached.get() && inner.producer.producer_identity().0 < 0 {
+            return Err("no broker reached yet".to_owned());
+        }
+        let now = Instant::now();
+        let buffered = inner.producer.buffered_bytes();
+        let books = &inner.books;
+        if buffered == 0 {
+            books.idle_at.set(now);
+        }
+        let after = |t: Option<Instant>, at: Instant| t.is_some_and(|t| t > at);
+        if let Some(at) = books.stalled_at.get() {
+            let answered = buffered == 0 && after(health.last_metadata, at);
+            if !after(health.last_persisted, at) && !answered {
+                return Err(self.stall_reason(&health, buffered));
+            }
+            books.stalled_at.set(None);
+        }
+        let progress = health
+            .last_persisted
+            .map_or(books.idle_at.get(), |t| t.max(books.idle_at.get()));
+        if buffered > 0 && now.duration_since(progress) >= inner.options.ready_stall {
+            books.stalled_at.set(Some(now));
+            return Err(self.stall_reason(&health, buffered));
+        }
+        Ok(())
+    }
+}
+
+impl Sink {
+    fn stall_reason(&self, health: &kafka_net::Health, buffered: usize) -> String {
+        let mut reason = format!(
+            "no record persisted for {} ms while {buffered} bytes wait",
+            self.inner.options.ready_stall.as_millis()
+        );
+        if let Some(bad) = &health.bad_response {
+            reason.push_str(&format!("; {bad}"));
+        }
+        reason
     }
 }
 

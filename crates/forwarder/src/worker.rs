@@ -85,6 +85,7 @@ fn run(
             batch_mode: settings.config.batch_mode,
             retry_after: settings.retry_after(),
             request_timeout: Duration::from_millis(settings.config.ingest.request_timeout_ms),
+            ready_stall: Duration::from_millis(settings.config.ingest.ready_stall_ms),
             source_header: settings.config.router.source_header.clone(),
             dlq_topic_header: settings.config.router.dlq_topic_header.clone(),
             dlq_reason_header: settings.config.router.dlq_reason_header.clone(),

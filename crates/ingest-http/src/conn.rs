@@ -105,8 +105,8 @@ impl Event {
 pub enum Reply {
     /// The outcome of an ingest request.
     Ingest(IngestOutcome),
-    /// Whether the worker is ready (200 or 503).
-    Ready(bool),
+    /// Whether the worker is ready (200), or why not (503).
+    Ready(Result<(), String>),
     /// The metrics text.
     Metrics(String),
 }
@@ -342,9 +342,12 @@ impl Connection {
                 }
                 response::ingest(&outcome, self.config.retry_after)
             }
-            Reply::Ready(true) => Response::json(200, "{\"ready\":true}".into()),
-            Reply::Ready(false) => {
-                let mut r = Response::json(503, "{\"ready\":false}".into());
+            Reply::Ready(Ok(())) => Response::json(200, "{\"ready\":true}".into()),
+            Reply::Ready(Err(reason)) => {
+                let mut body = String::from("{\"ready\":false,\"reason\":");
+                response::json_str(&mut body, &reason);
+                body.push('}');
+                let mut r = Response::json(503, body);
                 r.retry_after = Some(self.config.retry_after.as_secs().max(1));
                 r
             }

@@ -213,9 +213,9 @@ pub trait EventSink {
     /// Routes and enqueues every event of one request.
     fn submit(&self, request: IngestRequest) -> Self::Settled;
 
-    /// Whether the worker can take events: broker metadata has been fetched.
-    /// Answers `GET /ready`.
-    fn ready(&self) -> bool;
+    /// Whether the worker can take events, or why not. Answers
+    /// `GET /ready`: 200, or 503 with the reason.
+    fn ready(&self) -> Result<(), String>;
 
     /// Appends metrics of the sink's own (Prometheus text format) to the
     /// body of `GET /metrics`, after the registry's. Default: none.

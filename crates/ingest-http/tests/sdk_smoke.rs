@@ -34,8 +34,8 @@ impl EventSink for Recorder {
         Box::pin(async move { IngestOutcome::settled(n, 0, vec![]) })
     }
 
-    fn ready(&self) -> bool {
-        true
+    fn ready(&self) -> Result<(), String> {
+        Ok(())
     }
 }
 

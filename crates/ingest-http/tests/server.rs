@@ -48,8 +48,8 @@ impl EventSink for FakeSink {
         })
     }
 
-    fn ready(&self) -> bool {
-        true
+    fn ready(&self) -> Result<(), String> {
+        Ok(())
     }
 }
 

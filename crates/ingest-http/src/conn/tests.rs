@@ -164,7 +164,7 @@ impl Harness {
                 self.requests.push(request);
                 (id, Reply::Ingest(IngestOutcome::settled(n, 0, vec![])))
             }
-            Event::Ready { id } => (id, Reply::Ready(true)),
+            Event::Ready { id } => (id, Reply::Ready(Ok(()))),
             Event::Metrics { id } => (id, Reply::Metrics("m 1\n".into())),
         }
     }
@@ -713,7 +713,7 @@ fn sink_statuses_map_to_http_statuses() {
     for ((id, _), outcome) in std::mem::take(&mut h.held).into_iter().zip(outcomes) {
         h.conn.respond(id, Reply::Ingest(outcome)).unwrap();
         assert_eq!(
-            h.conn.respond(id, Reply::Ready(true)),
+            h.conn.respond(id, Reply::Ready(Ok(()))),
             Err(RespondError::UnknownRequest(id))
         );
     }
