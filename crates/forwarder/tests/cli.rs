@@ -118,6 +118,73 @@ fn check_config_reads_the_tls_files() {
     );
 }
 
+/// The fenced blocks of `language` in the README section under `heading`.
+fn readme_blocks(heading: &str, language: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .expect("README.md");
+    let start = readme.find(heading).expect("README section");
+    let section = &readme[start + heading.len()..];
+    // Up to the next heading (`#` lines inside blocks are comments).
+    let section = &section[..section.find("\n##").unwrap_or(section.len())];
+    let fence = format!("```{language}\n");
+    section
+        .split(fence.as_str())
+        .skip(1)
+        .map(|b| b[..b.find("```").expect("closed fence")].to_owned())
+        .collect()
+}
+
+/// The README's example configuration passes the checks with the
+/// commands shown next to it, their environment included.
+#[test]
+fn the_readme_example_passes_check_config() {
+    let heading = "### A minimal configuration";
+    let toml = readme_blocks(heading, "toml");
+    let sh = readme_blocks(heading, "sh");
+    assert_eq!((toml.len(), sh.len()), (1, 1), "{toml:?} {sh:?}");
+    let dir = TempDir::new("readme");
+    let file = dir.path().join("forwarder.toml");
+    std::fs::write(&file, &toml[0]).expect("write");
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut commands = 0;
+    for line in sh[0].lines() {
+        let line = line.split(" #").next().unwrap_or_default().trim();
+        let mut words = line.split_whitespace().peekable();
+        if words.peek() == Some(&"export") {
+            words.next();
+        }
+        // `NAME=value` words before the command: its environment ("..."
+        // stands for a secret).
+        while let Some((name, value)) = words.peek().and_then(|w| w.split_once('=')) {
+            let value = if value == "..." { "a-secret" } else { value };
+            env.push((name.to_owned(), value.to_owned()));
+            words.next();
+        }
+        let args: Vec<&str> = words.collect();
+        let config = match args[..] {
+            [] => continue,
+            ["forwarder", "check-config", f] | ["forwarder", "run", "--config", f] => f,
+            _ => panic!("unexpected README command: {line}"),
+        };
+        assert_eq!(config, "forwarder.toml", "{line}");
+        commands += 1;
+        let out = forwarder()
+            .arg("check-config")
+            .arg(&file)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(commands, 2, "{sh:?}");
+}
+
 #[test]
 fn secrets_from_the_environment_never_reach_the_logs() {
     let broker = Broker::start(Storage::Memory);
