@@ -817,6 +817,30 @@ mod tests {
         assert!(text.contains("[redacted]"), "{text}");
     }
 
+    /// The variables docs/configuration.md gives as examples of
+    /// `FORWARDER_KAFKA__<NAME>` set properties the forwarder accepts.
+    #[test]
+    fn documented_environment_overrides_are_accepted() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/configuration.md"
+        ))
+        .unwrap();
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with("| `FORWARDER_KAFKA__<NAME>`"))
+            .unwrap();
+        let vars: Vec<&str> = row
+            .split('`')
+            .filter(|w| w.starts_with("FORWARDER_KAFKA__") && !w.contains('<'))
+            .collect();
+        assert!(vars.len() >= 2, "{row}");
+        for var in vars {
+            let s = load(SECRET_CONFIG, &[(var, "-----BEGIN PRIVATE KEY-----x")]);
+            assert!(s.is_ok(), "{var}: {:?}", s.err());
+        }
+    }
+
     #[test]
     fn toml_errors_quote_no_line_of_a_file_with_secrets() {
         let text = "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
