@@ -551,6 +551,8 @@ impl EventSink for Sink {
         if inner.producer.buffered_bytes() == 0 {
             inner.books.idle_at.set(Instant::now());
         }
+        let (trailing, unusable) = inner.producer.response_counts();
+        inner.books.metrics.set_kafka_responses(trailing, unusable);
         let batch_whole = inner.options.batch_mode == BatchMode::Batch
             && matches!(request.endpoint, Endpoint::Batch | Endpoint::Import);
         let mut routed = inner.routed.borrow_mut();
@@ -848,6 +850,8 @@ impl EventSink for Sink {
             return Err(format!("producer failed: {e}"));
         }
         let health = inner.producer.health();
+        let metrics = &inner.books.metrics;
+        metrics.set_kafka_responses(health.trailing_bytes_responses, health.bad_responses);
         if let Some(auth) = &health.auth_failure {
             return Err(auth.to_string());
         }

@@ -220,6 +220,15 @@ fn broker_refusals_dead_letter_the_event_and_a_refused_dead_letter_answers_503()
         text.contains("dead-letter topic did not take a record"),
         "{text}"
     );
+    // The mock's Metadata responses carry a byte after their end: ignored,
+    // and counted.
+    let (_, metrics) = request(fwd.port, "GET", "/metrics", None, b"", &[]).expect("metrics");
+    let trailing = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("forwarder_kafka_responses_total{kind=\"trailing_bytes\"} "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("trailing_bytes counter");
+    assert!(trailing > 0, "{metrics}");
     fwd.terminate();
 
     let records = consume(mock.bootstrap(), &["events", "events-dlq"], &[]);

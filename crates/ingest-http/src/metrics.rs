@@ -116,6 +116,9 @@ pub struct WorkerMetrics {
     request_bytes: Histogram,
     produce_latency: Histogram,
     bytes_in_flight: AtomicI64,
+    /// Broker responses with bytes after their end (ignored), and ones
+    /// that could not be used (the connection was closed).
+    kafka_responses: [AtomicU64; 2],
     topics: Mutex<Vec<(Arc<str>, Arc<TopicCounters>)>>,
     brokers: Mutex<Vec<(Arc<str>, Arc<BrokerGauge>)>>,
 }
@@ -128,6 +131,7 @@ impl WorkerMetrics {
             request_bytes: Histogram::new(&BYTES_BUCKETS),
             produce_latency: Histogram::new(&LATENCY_BUCKETS_US),
             bytes_in_flight: AtomicI64::new(0),
+            kafka_responses: Default::default(),
             topics: Mutex::new(Vec::new()),
             brokers: Mutex::new(Vec::new()),
         }
@@ -168,6 +172,13 @@ impl WorkerMetrics {
     /// Sets the bytes in flight.
     pub fn set_bytes_in_flight(&self, bytes: i64) {
         self.bytes_in_flight.store(bytes, Relaxed);
+    }
+
+    /// Sets this worker's counts of broker responses that carried bytes
+    /// after their end, and of responses that could not be used.
+    pub fn set_kafka_responses(&self, trailing_bytes: u64, unusable: u64) {
+        self.kafka_responses[0].store(trailing_bytes, Relaxed);
+        self.kafka_responses[1].store(unusable, Relaxed);
     }
 
     /// The counters of `topic`, registered on first use. Takes a lock: keep
@@ -271,6 +282,7 @@ impl Registry {
         let mut brokers: BTreeMap<Arc<str>, [u64; 3]> = BTreeMap::new();
         let mut statuses = [0u64; STATUSES.len()];
         let mut in_flight = 0i64;
+        let mut kafka_responses = [0u64; 2];
         let mut batch = (vec![0; BATCH_BUCKETS.len() + 1], 0);
         let mut bytes = (vec![0; BYTES_BUCKETS.len() + 1], 0);
         let mut latency = (vec![0; LATENCY_BUCKETS_US.len() + 1], 0);
@@ -292,6 +304,9 @@ impl Registry {
                 *acc += c.load(Relaxed);
             }
             in_flight += w.bytes_in_flight.load(Relaxed);
+            for (acc, c) in kafka_responses.iter_mut().zip(&w.kafka_responses) {
+                *acc += c.load(Relaxed);
+            }
             w.batch_events.add_into(&mut batch.0, &mut batch.1);
             w.request_bytes.add_into(&mut bytes.0, &mut bytes.1);
             w.produce_latency.add_into(&mut latency.0, &mut latency.1);
@@ -386,6 +401,20 @@ impl Registry {
                 label(out, b);
                 let _ = writeln!(out, ",state=\"{state}\"}} {n}");
             }
+        }
+
+        header(
+            out,
+            "forwarder_kafka_responses_total",
+            "Broker responses read with bytes after their end (ignored), and ones \
+             that could not be used (the connection was closed and retried).",
+            "counter",
+        );
+        for (kind, n) in ["trailing_bytes", "unusable"].iter().zip(kafka_responses) {
+            let _ = writeln!(
+                out,
+                "forwarder_kafka_responses_total{{kind=\"{kind}\"}} {n}"
+            );
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct Health {
     pub bad_response: Option<BadResponse>,
     /// Responses that carried bytes after their last field (ignored).
     pub trailing_bytes_responses: u64,
+    /// Responses that could not be used.
+    pub bad_responses: u64,
     /// When a Metadata response was last applied.
     pub last_metadata: Option<Instant>,
     /// When a record was last persisted.
@@ -334,6 +336,13 @@ impl Producer {
     pub fn health(&self) -> Health {
         self.shared.health.borrow().clone()
     }
+
+    /// [`Health::trailing_bytes_responses`] and [`Health::bad_responses`],
+    /// without copying the rest.
+    pub fn response_counts(&self) -> (u64, u64) {
+        let h = self.shared.health.borrow();
+        (h.trailing_bytes_responses, h.bad_responses)
+    }
 }
 
 impl Drop for Producer {
@@ -413,6 +422,7 @@ impl Shared {
                     "unusable response; reconnecting after reconnect.backoff.ms"
                 );
                 health.bad_response = Some(bad);
+                health.bad_responses += 1;
             }
             Event::TrailingBytes {
                 broker,
