@@ -158,8 +158,9 @@ pub struct RouterConfig {
     /// Header on dead-letter records with the reason code. Default: `dlq_reason`.
     #[serde(default = "default_dlq_reason_header")]
     pub dlq_reason_header: String,
-    /// Header on dead-letter records with the topic the event was meant for.
-    /// Default: `dlq_topic`.
+    /// Header on dead-letter records with the topic the event was meant for
+    /// (as routed by its type, track name or `integrations.Kafka.topic`; the
+    /// default topic when the event has no known type). Default: `dlq_topic`.
     #[serde(default = "default_dlq_topic_header")]
     pub dlq_topic_header: String,
     /// Largest record (value + key + headers) sent to its topic; larger ones

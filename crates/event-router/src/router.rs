@@ -469,6 +469,38 @@ fn merged_member(
     batch_obj.and_then(|b| scan::member(buf, b, name, scratch))
 }
 
+/// Checks the members an event of type `ty` requires; returns its `event`
+/// name, if it has one.
+fn validate(buf: &[u8], view: &EventView, ty: EventType) -> Result<Option<Val>, DlqReason> {
+    if !is_id(view.user_id) && !is_id(view.anonymous_id) {
+        return Err(DlqReason::MissingField("userId or anonymousId"));
+    }
+    let event_name = match (ty, present(view.event)) {
+        (EventType::Track, None) => return Err(DlqReason::MissingField("event")),
+        (_, Some(e)) if !e.is_string() => {
+            return Err(DlqReason::BadStructure("`event` must be a string"))
+        }
+        (EventType::Track, Some(e)) if e.str_body(buf).is_empty() => {
+            return Err(DlqReason::MissingField("event"))
+        }
+        (_, e) => e,
+    };
+    match ty {
+        EventType::Group if !is_id(view.group_id) => {
+            return Err(DlqReason::MissingField("groupId"))
+        }
+        EventType::Alias if !is_id(view.user_id) => return Err(DlqReason::MissingField("userId")),
+        EventType::Alias if !is_id(view.previous_id) => {
+            return Err(DlqReason::MissingField("previousId"))
+        }
+        _ => {}
+    }
+    if present(view.message_id).is_some_and(|m| !m.is_string()) {
+        return Err(DlqReason::BadStructure("`messageId` must be a string"));
+    }
+    Ok(event_name)
+}
+
 /// `integrations.Kafka` (or `KAFKA`) and `integrations.All` of the merged
 /// integrations object. A member of the event's own object (even `null`)
 /// shadows the batch's member of the same name, and the event's own `Kafka`
@@ -953,12 +985,14 @@ impl Router {
                 self.stats.routed += 1;
             }
             Ok(None) => {
+                // The event's topic may have been written there.
+                out.arena.truncate(marks.0);
                 out.outcomes.push(Outcome::Skipped);
                 out.skipped += 1;
                 self.stats.skipped += 1;
             }
             Err((reason, intended)) => {
-                out.arena.truncate(marks.0);
+                let intended = keep_only(&mut out.arena, marks.0, intended);
                 out.headers.truncate(marks.1);
                 out.chunks.truncate(marks.2);
                 let raw = view.obj.raw(buf);
@@ -968,6 +1002,8 @@ impl Router {
     }
 
     /// Builds the record for a scanned event; `Ok(None)` means skipped.
+    /// A failure carries the topic the event was meant for: the default
+    /// topic until the event's type is known, then the topic it routes to.
     fn build(
         &mut self,
         out: &mut Routed,
@@ -977,58 +1013,22 @@ impl Router {
         batch: &BatchCtx,
         now: &Now,
     ) -> Result<Option<Slot>, (DlqReason, Span)> {
-        let default_topic = self.default_topic.topic;
-        let fail = |r: DlqReason| (r, default_topic);
-
-        // Validate.
-        let typ = present(view.typ).ok_or(fail(DlqReason::MissingField("type")))?;
-        if !typ.is_string() {
-            return Err(fail(DlqReason::BadStructure("`type` must be a string")));
-        }
-        let ty = match EventType::from_bytes(decoded(buf, typ, &mut self.work.name)) {
-            Some(ty) => ty,
-            None => {
-                let name = String::from_utf8_lossy(&self.work.name);
-                let name = if typ.escaped() {
-                    name.into_owned()
-                } else {
-                    String::from_utf8_lossy(typ.str_body(buf)).into_owned()
-                };
-                return Err(fail(DlqReason::UnknownType(name)));
-            }
+        let ty = self
+            .event_type(buf, view)
+            .map_err(|r| (r, self.default_topic.topic))?;
+        let (kafka, all) = kafka_integration(view, batch);
+        let kafka_obj = kafka.filter(|k| k.kind() == Kind::Object);
+        let topic = self.topic(out, buf, view, ty, kafka_obj);
+        let fail = |r: DlqReason| (r, topic.topic);
+        let event_name = validate(buf, view, ty).map_err(fail)?;
+        let enabled = match kafka.map(|k| k.kind()) {
+            Some(Kind::True | Kind::Object) => true,
+            Some(Kind::False) => false,
+            _ => all.map(|a| a.kind()) != Some(Kind::False),
         };
-        if !is_id(view.user_id) && !is_id(view.anonymous_id) {
-            return Err(fail(DlqReason::MissingField("userId or anonymousId")));
+        if !enabled {
+            return Ok(None);
         }
-        let event_name = match (ty, present(view.event)) {
-            (EventType::Track, None) => return Err(fail(DlqReason::MissingField("event"))),
-            (_, Some(e)) if !e.is_string() => {
-                return Err(fail(DlqReason::BadStructure("`event` must be a string")))
-            }
-            (EventType::Track, Some(e)) if e.str_body(buf).is_empty() => {
-                return Err(fail(DlqReason::MissingField("event")))
-            }
-            (_, e) => e,
-        };
-        match ty {
-            EventType::Group if !is_id(view.group_id) => {
-                return Err(fail(DlqReason::MissingField("groupId")))
-            }
-            EventType::Alias if !is_id(view.user_id) => {
-                return Err(fail(DlqReason::MissingField("userId")))
-            }
-            EventType::Alias if !is_id(view.previous_id) => {
-                return Err(fail(DlqReason::MissingField("previousId")))
-            }
-            _ => {}
-        }
-        if present(view.message_id).is_some_and(|m| !m.is_string()) {
-            return Err(fail(DlqReason::BadStructure(
-                "`messageId` must be a string",
-            )));
-        }
-
-        // Integrations: enabled, topic override, schema id.
         let Work {
             name,
             text,
@@ -1038,37 +1038,6 @@ impl Router {
             batch_integrations,
             ..
         } = &mut self.work;
-        let (kafka, all) = kafka_integration(view, batch);
-        let enabled = match kafka.map(|k| k.kind()) {
-            Some(Kind::True | Kind::Object) => true,
-            Some(Kind::False) => false,
-            _ => all.map(|a| a.kind()) != Some(Kind::False),
-        };
-        if !enabled {
-            return Ok(None);
-        }
-        let kafka_obj = kafka.filter(|k| k.kind() == Kind::Object);
-
-        // Topic.
-        let override_topic = kafka_obj
-            .and_then(|k| scan::member(buf, k, b"topic", name))
-            .filter(|t| t.is_string() && !t.str_body(buf).is_empty());
-        let topic = if let Some(t) = override_topic {
-            event_topic(out, buf, t)
-        } else if self.multi_topic {
-            let by_name = match event_name {
-                Some(e) if ty == EventType::Track && !self.track_topics.is_empty() => {
-                    self.track_topics.get(decoded(buf, e, text))
-                }
-                _ => None,
-            };
-            by_name
-                .or(self.type_topics[ty.index()])
-                .unwrap_or(self.default_topic)
-        } else {
-            self.default_topic
-        };
-        let fail = |r: DlqReason| (r, topic.topic);
 
         // Schema.
         let schema_id = kafka_obj
@@ -1508,6 +1477,58 @@ impl Router {
         Ok(())
     }
 
+    /// The event's `type`.
+    fn event_type(&mut self, buf: &[u8], view: &EventView) -> Result<EventType, DlqReason> {
+        let typ = present(view.typ).ok_or(DlqReason::MissingField("type"))?;
+        if !typ.is_string() {
+            return Err(DlqReason::BadStructure("`type` must be a string"));
+        }
+        match EventType::from_bytes(decoded(buf, typ, &mut self.work.name)) {
+            Some(ty) => Ok(ty),
+            None => {
+                let name = if typ.escaped() {
+                    String::from_utf8_lossy(&self.work.name).into_owned()
+                } else {
+                    String::from_utf8_lossy(typ.str_body(buf)).into_owned()
+                };
+                Err(DlqReason::UnknownType(name))
+            }
+        }
+    }
+
+    /// The topic of an event of type `ty`: `integrations.Kafka.topic`,
+    /// else (with `multi_topic`) the track name's or the type's topic, else
+    /// the default topic. Known before the event is validated, for the
+    /// dead letter of an invalid one.
+    fn topic(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        ty: EventType,
+        kafka_obj: Option<Val>,
+    ) -> TopicRef {
+        let Work { name, text, .. } = &mut self.work;
+        let override_topic = kafka_obj
+            .and_then(|k| scan::member(buf, k, b"topic", name))
+            .filter(|t| t.is_string() && !t.str_body(buf).is_empty());
+        if let Some(t) = override_topic {
+            return event_topic(out, buf, t);
+        }
+        if !self.multi_topic {
+            return self.default_topic;
+        }
+        let by_name = match present(view.event) {
+            Some(e) if ty == EventType::Track && e.is_string() && !self.track_topics.is_empty() => {
+                self.track_topics.get(decoded(buf, e, text))
+            }
+            _ => None,
+        };
+        by_name
+            .or(self.type_topics[ty.index()])
+            .unwrap_or(self.default_topic)
+    }
+
     /// Appends a dead-letter record for `raw` (the event's original text).
     fn dead_letter(
         &mut self,
@@ -1606,6 +1627,20 @@ fn string_span(out: &mut Routed, buf: &[u8], v: Val) -> Span {
     } else {
         Span::body(v.start() + 1, v.end() - 1)
     }
+}
+
+/// Drops what the arena gained from `mark` on, except the bytes of `kept`
+/// when it lies there (an event's topic, unescaped or sanitised), which
+/// move to `mark`. Returns where `kept` is now.
+fn keep_only(arena: &mut Vec<u8>, mark: usize, kept: Span) -> Span {
+    let (start, end) = (kept.start as usize, kept.end as usize);
+    if kept.src != Src::Arena || start < mark || end > arena.len() {
+        arena.truncate(mark);
+        return kept;
+    }
+    arena.copy_within(start..end, mark);
+    arena.truncate(mark + (end - start));
+    Span::arena(mark, arena.len())
 }
 
 /// The topic named by an event: used as is when legal, else sanitised into

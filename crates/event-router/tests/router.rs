@@ -782,6 +782,111 @@ fn dead_letter_topic_is_configurable() {
     assert_eq!(r.partition(), None);
 }
 
+/// `dlq_topic` names the topic an invalid event would have gone to once its
+/// type is known: its `integrations.Kafka.topic`, its track name's or its
+/// type's topic; the default topic only before that.
+#[test]
+fn dead_letters_name_the_topic_the_event_was_meant_for() {
+    let mut c = cfg();
+    c.multi_topic = true;
+    c.type_topics.insert(EventType::Group, "groups".into());
+    c.type_topics.insert(EventType::Track, "tracks".into());
+    c.track_topics.insert("Big".into(), "big-events".into());
+    let cases = [
+        (
+            r#"{"type":"group","userId":"u"}"#,
+            "missing_field",
+            "groups",
+        ),
+        (
+            r#"{"type":"track","event":"Big"}"#,
+            "missing_field",
+            "big-events",
+        ),
+        (
+            r#"{"type":"track","userId":"u"}"#,
+            "missing_field",
+            "tracks",
+        ),
+        (
+            r#"{"type":"track","event":7,"userId":"u"}"#,
+            "bad_structure",
+            "tracks",
+        ),
+        (
+            r#"{"type":"identify","userId":"u","messageId":5}"#,
+            "bad_structure",
+            "events",
+        ),
+        (
+            r#"{"type":"group","integrations":{"Kafka":{"topic":"mine"}}}"#,
+            "missing_field",
+            "mine",
+        ),
+        // Sanitised, or unescaped, in the router's own buffer.
+        (
+            r#"{"type":"group","integrations":{"Kafka":{"topic":"my topic"}}}"#,
+            "missing_field",
+            "my_topic",
+        ),
+        (
+            r#"{"type":"group","integrations":{"Kafka":{"topic":"t\u0031"}}}"#,
+            "missing_field",
+            "t1",
+        ),
+        // Before the type is known.
+        (r#"{"type":"nope","userId":"u"}"#, "bad_structure", "events"),
+        (r#"{"userId":"u"}"#, "missing_field", "events"),
+    ];
+    for (body, code, meant_for) in cases {
+        let out = route(&c, body);
+        let r = only(&out);
+        assert!(r.is_dead_letter(), "{body}");
+        assert_eq!(text(r.header("dlq_reason")), Some(code), "{body}");
+        assert_eq!(text(r.header("dlq_topic")), Some(meant_for), "{body}");
+        assert_eq!(value_json(&r)["event"], *body, "{body}");
+    }
+    // In a batch, each event its own.
+    let out = route(
+        &c,
+        r#"{"batch":[{"type":"group","userId":"u"},{"type":"track","event":"Big","userId":"u"},
+            {"type":"track","event":"Big"}]}"#,
+    );
+    let meant_for: Vec<_> = out
+        .records()
+        .filter(|r| r.is_dead_letter())
+        .map(|r| text(r.header("dlq_topic")).map(str::to_owned))
+        .collect();
+    assert_eq!(
+        meant_for,
+        [Some("groups".to_owned()), Some("big-events".to_owned())]
+    );
+}
+
+/// A topic the router wrote into its own buffer survives the failure that
+/// dead-letters the event after it.
+#[test]
+fn a_sanitised_topic_survives_a_later_failure() {
+    let mut c = avro_cfg(&["a"], false);
+    c.message_max_bytes = 400;
+    let body = r#"{"type":"track","event":"E","userId":"u",
+        "integrations":{"Kafka":{"topic":"my topic","schemaId":"zzz"}}}"#;
+    let out = route(&c, body);
+    let r = only(&out);
+    assert_eq!(text(r.header("dlq_reason")), Some("unknown_schema"));
+    assert_eq!(text(r.header("dlq_topic")), Some("my_topic"));
+    assert_eq!(value_json(&r)["event"], *body);
+    let pad = "x".repeat(600);
+    let body = format!(
+        r#"{{"type":"track","event":"E","userId":"u","p":"{pad}",
+        "integrations":{{"Kafka":{{"topic":"t\u0031 x"}}}}}}"#
+    );
+    let out = route(&c, &body);
+    let r = only(&out);
+    assert_eq!(text(r.header("dlq_reason")), Some("message_too_large"));
+    assert_eq!(text(r.header("dlq_topic")), Some("t1_x"));
+}
+
 #[test]
 fn oversized_values_are_dead_lettered_within_the_limit() {
     let mut c = cfg();
