@@ -226,6 +226,16 @@ pub enum ScramUser {
     Sha512,
 }
 
+impl ScramUser {
+    /// The name `tansu user` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScramUser::Sha256 => "scram256",
+            ScramUser::Sha512 => "scram512",
+        }
+    }
+}
+
 /// A Tansu broker on sqlite storage in a temporary directory, killed on
 /// drop.
 #[derive(Debug)]
@@ -253,10 +263,7 @@ impl TansuBroker {
         b.spawn(false);
         let url = format!("tcp://127.0.0.1:{}", b.port);
         for (name, password, mechanism) in users {
-            let m = match mechanism {
-                ScramUser::Sha256 => "scram256",
-                ScramUser::Sha512 => "scram512",
-            };
+            let m = mechanism.name();
             b.tansu(&[
                 "user",
                 "create",
@@ -297,6 +304,37 @@ impl TansuBroker {
     /// The port it listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Deletes a SCRAM user: users can be changed only while
+    /// authentication is off, so the broker restarts without it, then with
+    /// it. Connections open to it are closed.
+    pub fn delete_scram_user(&mut self, name: &str, mechanism: ScramUser) {
+        self.change_users(&["user", "delete", "--mechanism", mechanism.name(), name]);
+    }
+
+    /// Creates a SCRAM user, restarting the broker as
+    /// [`Self::delete_scram_user`] does.
+    pub fn create_scram_user(&mut self, name: &str, password: &str, mechanism: ScramUser) {
+        self.change_users(&[
+            "user",
+            "create",
+            "--mechanism",
+            mechanism.name(),
+            name,
+            password,
+        ]);
+    }
+
+    fn change_users(&mut self, args: &[&str]) {
+        self.kill();
+        self.spawn(false);
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let mut all = vec![args[0], args[1], "--broker", &url];
+        all.extend_from_slice(&args[2..]);
+        self.tansu(&all);
+        self.kill();
+        self.spawn(true);
     }
 
     /// `127.0.0.1:PORT`.

@@ -90,3 +90,53 @@ default_topic = "events"
     assert_eq!(post(&fwd, 2), 200);
     fwd.terminate();
 }
+
+#[test]
+fn ready_turns_503_while_the_broker_refuses_the_credentials() {
+    use forwarder_e2e::security_fixtures::{ScramUser, TansuBroker};
+    let mut broker =
+        TansuBroker::with_scram_users(&[("fwd", "fwd-secret", ScramUser::Sha512)], &["events"]);
+    let config = format!(
+        r#"workers = 1
+
+[ingest]
+listen = "127.0.0.1:{{PORT}}"
+write_keys = [{{ key = "k" }}]
+request_timeout_ms = 2000
+
+[kafka]
+"bootstrap.servers" = "{}"
+"linger.ms" = 2
+"security.protocol" = "SASL_PLAINTEXT"
+"sasl.mechanism" = "SCRAM-SHA-512"
+"sasl.username" = "fwd"
+"sasl.password" = "fwd-secret"
+"sasl.allow.plaintext" = true
+"reconnect.backoff.max.ms" = 500
+
+[router]
+default_topic = "events"
+"#,
+        broker.addr()
+    );
+    let mut fwd = Forwarder::start(&config);
+    fwd.wait_ready();
+    assert_eq!(post(&fwd, 0), 200);
+
+    // The user is deleted (the broker restarts, closing our connections):
+    // the reconnection is refused.
+    broker.delete_scram_user("fwd", ScramUser::Sha512);
+    let body = ready_until(&fwd, 503, Duration::from_secs(30));
+    let v: Value = serde_json::from_str(&body).expect("JSON");
+    let reason = v["reason"].as_str().expect("reason");
+    assert!(reason.contains("authentication"), "{reason}");
+    assert!(!reason.contains("fwd-secret"), "{reason}");
+    assert_eq!(post(&fwd, 1), 503);
+
+    // Created again: ready by itself, and requests go through.
+    broker.create_scram_user("fwd", "fwd-secret", ScramUser::Sha512);
+    ready_until(&fwd, 200, Duration::from_secs(30));
+    assert_eq!(post(&fwd, 2), 200);
+    fwd.terminate();
+    assert!(!fwd.log().contains("fwd-secret"));
+}
