@@ -7,6 +7,8 @@
 //! - RFC 7617, The 'Basic' HTTP Authentication Scheme
 //! - RFC 4648 §4, base64 alphabet
 
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
 /// The write key carried by an `Authorization` header value, or `None`
 /// when the value is not `Basic <base64>`.
 pub(crate) fn basic_user(value: &[u8]) -> Option<Vec<u8>> {
@@ -24,6 +26,33 @@ pub(crate) fn basic_user(value: &[u8]) -> Option<Vec<u8>> {
     let mut user = decoded;
     user.truncate(user_end);
     Some(user)
+}
+
+/// The index of the first of `keys` equal to `presented`, compared in
+/// constant time: every key is compared byte for byte over its whole
+/// length, with no early exit on a match or a mismatch, so the time taken
+/// tells nothing of which key matched or of how much of one a guess got
+/// right (only the number and lengths of the configured keys show).
+pub(crate) fn find_key<'k>(
+    keys: impl IntoIterator<Item = &'k [u8]>,
+    presented: &[u8],
+) -> Option<usize> {
+    let mut found = u64::MAX;
+    for (i, key) in keys.into_iter().enumerate() {
+        let take = ct_eq(key, presented) & found.ct_eq(&u64::MAX);
+        found.conditional_assign(&(i as u64), take);
+    }
+    usize::try_from(found).ok().filter(|_| found != u64::MAX)
+}
+
+/// `key == presented`, in time that depends on the lengths alone.
+fn ct_eq(key: &[u8], presented: &[u8]) -> Choice {
+    let same_len = (key.len() as u64).ct_eq(&(presented.len() as u64));
+    let mut diff = 0u8;
+    for (i, k) in key.iter().enumerate() {
+        diff |= k ^ presented.get(i).copied().unwrap_or(!k);
+    }
+    same_len & diff.ct_eq(&0)
 }
 
 fn trim(mut s: &[u8]) -> &[u8] {
@@ -115,6 +144,30 @@ mod tests {
         }
         assert_eq!(base64_decode(b"Zm9vY"), None);
         assert_eq!(base64_decode(b"Zm9v!A=="), None);
+    }
+
+    #[test]
+    fn keys_are_found_by_full_comparison() {
+        let keys: [&[u8]; 4] = [b"alpha", b"beta", b"alphabet", b""];
+        let find = |k: &[u8]| find_key(keys.iter().copied(), k);
+        assert_eq!(find(b"alpha"), Some(0));
+        assert_eq!(find(b"beta"), Some(1));
+        assert_eq!(find(b"alphabet"), Some(2));
+        assert_eq!(find(b""), Some(3));
+        for miss in [
+            &b"alph"[..],
+            b"alphA",
+            b"alphab",
+            b"alphabets",
+            b"bet",
+            b"\0",
+        ] {
+            assert_eq!(find(miss), None, "{miss:?}");
+        }
+        // A repeated key: the first wins.
+        let twice: [&[u8]; 2] = [b"k", b"k"];
+        assert_eq!(find_key(twice.iter().copied(), b"k"), Some(0));
+        assert_eq!(find_key(std::iter::empty::<&[u8]>(), b"k"), None);
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Front-end settings: limits and write keys.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,7 +60,16 @@ pub struct HttpConfig {
     /// `Retry-After` sent with a 503 when the sink gives no value.
     /// Default 1 s.
     pub retry_after: Duration,
-    keys: HashMap<Box<[u8]>, Option<Arc<str>>>,
+    /// The write keys and their sources, looked up in constant time
+    /// ([`crate::auth::find_key`]).
+    keys: Vec<Accepted>,
+}
+
+/// A write key as held for lookups.
+#[derive(Debug, Clone)]
+struct Accepted {
+    key: Box<[u8]>,
+    source: Option<Arc<str>>,
 }
 
 impl Default for HttpConfig {
@@ -72,7 +80,7 @@ impl Default for HttpConfig {
             max_head_bytes: DEFAULT_MAX_HEAD_BYTES,
             max_pipelined: DEFAULT_MAX_PIPELINED,
             retry_after: Duration::from_secs(1),
-            keys: HashMap::new(),
+            keys: Vec::new(),
         }
     }
 }
@@ -90,10 +98,14 @@ impl HttpConfig {
 
     /// Accepts one more write key (a repeated key takes the new source).
     pub fn add_key(&mut self, key: WriteKey) {
-        self.keys.insert(
-            key.key.into_bytes().into_boxed_slice(),
-            key.source.map(Arc::from),
-        );
+        let source = key.source.map(Arc::from);
+        match self.keys.iter_mut().find(|a| *a.key == *key.key.as_bytes()) {
+            Some(a) => a.source = source,
+            None => self.keys.push(Accepted {
+                key: key.key.into_bytes().into_boxed_slice(),
+                source,
+            }),
+        }
     }
 
     /// Number of accepted write keys.
@@ -101,8 +113,43 @@ impl HttpConfig {
         self.keys.len()
     }
 
-    /// `Some(source)` when `key` is accepted.
-    pub(crate) fn lookup(&self, key: &[u8]) -> Option<&Option<Arc<str>>> {
-        self.keys.get(key)
+    /// `Some(source)` when `key` is accepted. Takes the same time whichever
+    /// key matches, and however much of a key a wrong one shares: every
+    /// configured key is compared in full.
+    pub fn lookup(&self, key: &[u8]) -> Option<&Option<Arc<str>>> {
+        let at = crate::auth::find_key(self.keys.iter().map(|a| &*a.key), key)?;
+        self.keys.get(at).map(|a| &a.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_each_key_and_its_source() {
+        let mut c = HttpConfig::new([
+            WriteKey::with_source("web-key", "web"),
+            WriteKey::new("server-key"),
+            WriteKey::with_source("web-key-2", "web2"),
+        ]);
+        let source = |k: &[u8]| c_source(&c, k);
+        assert_eq!(source(b"web-key"), Some(Some("web".to_owned())));
+        assert_eq!(source(b"server-key"), Some(None));
+        assert_eq!(source(b"web-key-2"), Some(Some("web2".to_owned())));
+        assert_eq!(source(b"web-ke"), None);
+        assert_eq!(source(b""), None);
+        // A repeated key takes the new source and is counted once.
+        c.add_key(WriteKey::with_source("server-key", "backend"));
+        assert_eq!(c.key_count(), 3);
+        assert_eq!(
+            c_source(&c, b"server-key"),
+            Some(Some("backend".to_owned()))
+        );
+        assert_eq!(c_source(&HttpConfig::default(), b"web-key"), None);
+    }
+
+    fn c_source(c: &HttpConfig, key: &[u8]) -> Option<Option<String>> {
+        c.lookup(key).map(|s| s.as_deref().map(str::to_owned))
     }
 }
