@@ -146,7 +146,8 @@ pub struct RouterConfig {
     #[serde(default = "default_event_type_header")]
     pub event_type_header: String,
     /// When set, every record carries this value under `source_header`.
-    /// Default: none.
+    /// Default: none. (The forwarder binary gives it to the write keys
+    /// without a source of their own instead: a key's source wins.)
     #[serde(default)]
     pub source_name: Option<String>,
     /// Header name for `source_name`. Default: `source`.

@@ -157,7 +157,8 @@ impl Default for LogConfig {
 pub struct WriteKeyConfig {
     /// The write key (the Basic-auth user name the SDKs send).
     pub key: String,
-    /// Source name added as a header to this key's records.
+    /// Source name added as a header to this key's records; wins over
+    /// `router.source_name`.
     #[serde(default)]
     pub source: Option<String>,
 }
@@ -301,7 +302,8 @@ pub struct Config {
     /// properties are held as [`PropertyValue::Secret`].
     #[serde(default)]
     pub kafka: BTreeMap<String, PropertyValue>,
-    /// `[router]`.
+    /// `[router]`. Once checked, its `source_name` has moved to the write
+    /// keys without a `source` of their own ([`Settings::http`]).
     pub router: RouterConfig,
 }
 
@@ -358,7 +360,7 @@ impl Settings {
     }
 
     fn check(
-        config: Config,
+        mut config: Config,
         env_properties: BTreeMap<String, String>,
     ) -> Result<Settings, ConfigError> {
         let listen: SocketAddr = config
@@ -394,9 +396,15 @@ impl Settings {
         if config.ingest.request_timeout_ms == 0 {
             return Err(invalid("ingest.request_timeout_ms", "must be positive"));
         }
-        let mut http = HttpConfig::new(config.ingest.write_keys.iter().map(|k| match &k.source {
-            Some(s) => WriteKey::with_source(k.key.clone(), s.clone()),
-            None => WriteKey::new(k.key.clone()),
+        // One source header per record: a write key's own `source` wins
+        // over `router.source_name`, which becomes the source of the keys
+        // without one (and the router adds none of its own).
+        let source_name = config.router.source_name.take();
+        let mut http = HttpConfig::new(config.ingest.write_keys.iter().map(|k| {
+            match k.source.as_ref().or(source_name.as_ref()) {
+                Some(s) => WriteKey::with_source(k.key.clone(), s.clone()),
+                None => WriteKey::new(k.key.clone()),
+            }
         }));
         http.max_request_bytes = config.ingest.max_request_bytes;
         http.max_event_bytes = config.ingest.max_event_bytes;
@@ -760,6 +768,45 @@ mod tests {
         assert!(
             e.ends_with("(from environment variable FORWARDER_KAFKA__SSL_CA_LOCATION)"),
             "{e}"
+        );
+    }
+
+    /// A record carries one `source` header: the write key's own source,
+    /// else `router.source_name`.
+    #[test]
+    fn a_write_keys_source_wins_over_source_name() {
+        let s = load(
+            "[ingest]\nwrite_keys=[{key='web-key',source='web'},{key='other'}]\n\
+             [kafka]\n'bootstrap.servers'='h:1'\n\
+             [router]\ndefault_topic='e'\nsource_name='backend'\n",
+            &[],
+        )
+        .unwrap();
+        let source = |key: &[u8]| s.http.lookup(key).cloned().flatten();
+        assert_eq!(source(b"web-key").as_deref(), Some("web"));
+        assert_eq!(source(b"other").as_deref(), Some("backend"));
+        // The router the workers build adds no source header of its own
+        // (the sink adds the key's).
+        let mut router = Router::new(&s.config.router, 1).unwrap();
+        let mut out = event_router::Routed::new();
+        router.route(
+            bytes::Bytes::from_static(br#"{"type":"track","event":"E","userId":"u"}"#),
+            std::time::SystemTime::now(),
+            &mut out,
+        );
+        let record = out.record(0).unwrap();
+        assert!(!record.is_dead_letter());
+        assert_eq!(record.headers().filter(|(k, _)| *k == b"source").count(), 0);
+        // Keys from the environment have no source of their own.
+        let s = load(
+            "[ingest]\nwrite_keys=[{key='k'}]\n[kafka]\n'bootstrap.servers'='h:1'\n\
+             [router]\ndefault_topic='e'\nsource_name='backend'\n",
+            &[("FORWARDER_INGEST__WRITE_KEYS", "a,b")],
+        )
+        .unwrap();
+        assert_eq!(
+            s.http.lookup(b"a").cloned().flatten().as_deref(),
+            Some("backend")
         );
     }
 
