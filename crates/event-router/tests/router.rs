@@ -765,6 +765,41 @@ fn empty_batch_has_no_outcomes() {
 
 // ---------------------------------------------------------------- dead letters
 
+/// The sanitising examples of docs/configuration.md are what the router
+/// does.
+#[test]
+fn documented_topic_sanitising_holds() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/configuration.md"
+    ))
+    .unwrap();
+    let start = doc.find("Topic names are sanitised").expect("documented");
+    let paragraph = &doc[start..];
+    let paragraph = &paragraph[..paragraph.find("\n\n").unwrap_or(paragraph.len())];
+    let text = paragraph.replace('\n', " ");
+    // "`from` becomes `to`"
+    let parts: Vec<&str> = text.split(" becomes ").collect();
+    let mut examples = 0;
+    for pair in parts.windows(2) {
+        let (before, after) = (pair[0].trim_end(), pair[1]);
+        if !before.ends_with('`') || !after.starts_with('`') {
+            continue;
+        }
+        let from = before[..before.len() - 1]
+            .rsplit('`')
+            .next()
+            .unwrap_or_default();
+        let to = after[1..].split('`').next().unwrap_or_default();
+        assert_eq!(event_router::topic::sanitize(from), to, "{from}");
+        let mut c = cfg();
+        c.default_topic = from.to_owned();
+        assert_eq!(Router::new(&c, 1).unwrap().default_topic(), to);
+        examples += 1;
+    }
+    assert!(examples >= 3, "{paragraph}");
+}
+
 #[test]
 fn dead_letter_topic_is_configurable() {
     let mut c = cfg();
