@@ -953,6 +953,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_event_type_the_router_knows_has_its_path() {
+        for ty in event_router::EventType::ALL {
+            let path = ingest_http::EventType::from_bytes(ty.as_str().as_bytes())
+                .unwrap_or_else(|| panic!("no path for {}", ty.as_str()));
+            assert_eq!(path.as_str(), ty.as_str());
+            assert_eq!(path.path(), format!("/v1/{}", ty.as_str()));
+        }
+    }
+
+    #[test]
     fn imply_type_adds_a_first_member() {
         let t = |b: &str| imply_type(b.as_bytes(), "track").map(|b| b.to_vec());
         assert_eq!(

@@ -42,5 +42,4 @@ pub use config::{
     DEFAULT_MAX_REQUEST_BYTES,
 };
 pub use conn::{Connection, Event, Reply, RequestId, RespondError, MIN_READ};
-pub use event_router::EventType;
-pub use sink::{Endpoint, EventError, EventSink, IngestOutcome, IngestRequest, Status};
+pub use sink::{Endpoint, EventError, EventSink, EventType, IngestOutcome, IngestRequest, Status};

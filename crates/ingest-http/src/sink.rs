@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use event_router::EventType;
 
 /// The endpoint a request was posted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,6 +17,55 @@ pub enum Endpoint {
     Import,
     /// `POST /v1/track`, `/v1/identify`, ...: one event of that type.
     Event(EventType),
+}
+
+/// The event type a `/v1/<type>` path names: the Segment and RudderStack
+/// tracking API's six.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventType {
+    /// `track`.
+    Track,
+    /// `identify`.
+    Identify,
+    /// `page`.
+    Page,
+    /// `screen`.
+    Screen,
+    /// `group`.
+    Group,
+    /// `alias`.
+    Alias,
+}
+
+impl EventType {
+    /// Each type with its name and the path it is posted to.
+    const TABLE: [(EventType, &'static str, &'static str); 6] = [
+        (EventType::Track, "track", "/v1/track"),
+        (EventType::Identify, "identify", "/v1/identify"),
+        (EventType::Page, "page", "/v1/page"),
+        (EventType::Screen, "screen", "/v1/screen"),
+        (EventType::Group, "group", "/v1/group"),
+        (EventType::Alias, "alias", "/v1/alias"),
+    ];
+
+    /// The type's name, as in an event's `type` (`"track"`, ...).
+    pub fn as_str(self) -> &'static str {
+        Self::TABLE[self as usize].1
+    }
+
+    /// The path events of this type are posted to.
+    pub fn path(self) -> &'static str {
+        Self::TABLE[self as usize].2
+    }
+
+    /// Parses a type name; case-sensitive, as Segment is.
+    pub fn from_bytes(name: &[u8]) -> Option<EventType> {
+        Self::TABLE
+            .iter()
+            .find(|(_, n, _)| n.as_bytes() == name)
+            .map(|(t, _, _)| *t)
+    }
 }
 
 impl Endpoint {
@@ -37,14 +85,7 @@ impl Endpoint {
         match self {
             Endpoint::Batch => "/v1/batch",
             Endpoint::Import => "/v1/import",
-            Endpoint::Event(EventType::Track) => "/v1/track",
-            Endpoint::Event(EventType::Identify) => "/v1/identify",
-            Endpoint::Event(EventType::Page) => "/v1/page",
-            Endpoint::Event(EventType::Screen) => "/v1/screen",
-            Endpoint::Event(EventType::Group) => "/v1/group",
-            Endpoint::Event(EventType::Alias) => "/v1/alias",
-            // EventType is non_exhaustive; a new type is served at its name.
-            Endpoint::Event(_) => "/v1/",
+            Endpoint::Event(ty) => ty.path(),
         }
     }
 
