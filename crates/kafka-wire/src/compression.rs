@@ -29,32 +29,53 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::error::DecodeError;
-use crate::record::Compression;
 
 /// The default limit of a decompressed records section: 64 MiB.
 pub const DEFAULT_MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
 
-/// Why a [`Compressor`] could not be made or could not compress.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Compression codec, attribute bits 0–2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum CompressionError {
-    /// The codec is unknown, or this build lacks its cargo feature.
-    #[error("compression codec {0:?} is not supported by this build")]
-    Unsupported(Compression),
-    /// The level is outside the codec's range.
-    #[error("compression level {level} is out of range for {codec:?}")]
-    InvalidLevel {
-        /// The codec.
-        codec: Compression,
-        /// The level asked for.
-        level: i32,
-    },
-    /// The codec library reported an error.
-    #[error("{0} compression failed")]
-    Failed(&'static str),
+pub enum Compression {
+    /// No compression.
+    None,
+    /// gzip.
+    Gzip,
+    /// snappy (xerial framing).
+    Snappy,
+    /// lz4 (frame format).
+    Lz4,
+    /// zstd.
+    Zstd,
+    /// A codec number this codec does not know.
+    Unknown(u8),
 }
 
 impl Compression {
+    /// The codec from attribute bits 0–2.
+    pub const fn from_bits(bits: u8) -> Self {
+        match bits {
+            0 => Self::None,
+            1 => Self::Gzip,
+            2 => Self::Snappy,
+            3 => Self::Lz4,
+            4 => Self::Zstd,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The attribute bits.
+    pub const fn bits(self) -> u8 {
+        match self {
+            Self::None => 0,
+            Self::Gzip => 1,
+            Self::Snappy => 2,
+            Self::Lz4 => 3,
+            Self::Zstd => 4,
+            Self::Unknown(b) => b,
+        }
+    }
+
     /// The codec named as in `compression.type` (`none`, `gzip`, `snappy`,
     /// `lz4`, `zstd`; case-insensitive).
     pub fn from_name(name: &str) -> Option<Self> {
@@ -110,6 +131,26 @@ impl Compression {
             _ => None,
         }
     }
+}
+
+/// Why a [`Compressor`] could not be made or could not compress.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompressionError {
+    /// The codec is unknown, or this build lacks its cargo feature.
+    #[error("compression codec {0:?} is not supported by this build")]
+    Unsupported(Compression),
+    /// The level is outside the codec's range.
+    #[error("compression level {level} is out of range for {codec:?}")]
+    InvalidLevel {
+        /// The codec.
+        codec: Compression,
+        /// The level asked for.
+        level: i32,
+    },
+    /// The codec library reported an error.
+    #[error("{0} compression failed")]
+    Failed(&'static str),
 }
 
 // ---------------------------------------------------------------------------

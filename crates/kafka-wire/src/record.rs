@@ -45,6 +45,9 @@ use crate::primitives::{
     zigzag_encode32, zigzag_encode64,
 };
 
+/// The codec of attribute bits 0–2, defined in [`crate::compression`].
+pub use crate::compression::Compression;
+
 /// Size of the batch header, up to the first record.
 pub const BATCH_HEADER_LEN: usize = 61;
 /// The magic byte of record batch v2.
@@ -65,50 +68,6 @@ const OFF_PRODUCER_ID: usize = 43;
 const OFF_PRODUCER_EPOCH: usize = 51;
 const OFF_BASE_SEQUENCE: usize = 53;
 const OFF_RECORD_COUNT: usize = 57;
-
-/// Compression codec, attribute bits 0–2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Compression {
-    /// No compression.
-    None,
-    /// gzip.
-    Gzip,
-    /// snappy (xerial framing).
-    Snappy,
-    /// lz4 (frame format).
-    Lz4,
-    /// zstd.
-    Zstd,
-    /// A codec number this codec does not know.
-    Unknown(u8),
-}
-
-impl Compression {
-    /// The codec from attribute bits 0–2.
-    pub const fn from_bits(bits: u8) -> Self {
-        match bits {
-            0 => Self::None,
-            1 => Self::Gzip,
-            2 => Self::Snappy,
-            3 => Self::Lz4,
-            4 => Self::Zstd,
-            other => Self::Unknown(other),
-        }
-    }
-
-    /// The attribute bits.
-    pub const fn bits(self) -> u8 {
-        match self {
-            Self::None => 0,
-            Self::Gzip => 1,
-            Self::Snappy => 2,
-            Self::Lz4 => 3,
-            Self::Zstd => 4,
-            Self::Unknown(b) => b,
-        }
-    }
-}
 
 /// Timestamp type, attribute bit 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
