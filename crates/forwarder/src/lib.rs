@@ -5,6 +5,8 @@
 //!   overrides.
 //! - [`sink`]: the [`ingest_http::EventSink`] of a worker (router and
 //!   producer).
+//! - [`metrics`]: the forwarder's metrics (topics, brokers, latency),
+//!   served after the HTTP front end's.
 //! - [`worker`]: one thread per core, each with its own runtime,
 //!   `SO_REUSEPORT` listener, router and producer; nothing shared on the
 //!   hot path.
@@ -14,6 +16,7 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod metrics;
 mod settle;
 pub mod sink;
 pub mod worker;

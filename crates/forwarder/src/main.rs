@@ -10,13 +10,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use forwarder::config::{ConfigError, LogFormat, Settings};
 use forwarder::worker;
-use ingest_http::metrics::Registry;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
@@ -131,7 +129,7 @@ fn serve(settings: &Settings) -> Result<ExitCode, String> {
         "starting: {}",
         settings.summary()
     );
-    let registry = Arc::new(Registry::new());
+    let registry = worker::Registries::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (exit_tx, mut exit_rx) = mpsc::unbounded_channel();
     let handles = worker::spawn(settings, engine, listeners, registry, stop_rx, exit_tx)

@@ -33,7 +33,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use event_router::{DlqReason, Outcome as RouteOutcome, Routed, Router};
-use ingest_http::metrics::{BrokerGauge, BrokerState, TopicCounters, WorkerMetrics};
 use ingest_http::{Endpoint, EventError, EventSink, IngestOutcome, IngestRequest, Status};
 use kafka_net::{
     AppendError, BatchResult, DeliveryError, DeliveryId, DeliveryReport, ErrorCode, HeaderRef,
@@ -41,6 +40,7 @@ use kafka_net::{
 };
 
 use crate::config::BatchMode;
+use crate::metrics::{BrokerGauge, BrokerState, Registry, TopicCounters, WorkerMetrics};
 use crate::settle::{Key, Refused, RefusedKind, Settled as Outcomes, Table};
 
 /// Settings of one worker's sink.
@@ -84,6 +84,7 @@ struct Inner {
     producer: Rc<Producer>,
     options: SinkOptions,
     books: Rc<Books>,
+    registry: Arc<Registry>,
 }
 
 /// What the delivery handler and the requests share.
@@ -502,11 +503,14 @@ impl InCounts {
 pub type Settled = Pin<Box<dyn Future<Output = IngestOutcome>>>;
 
 impl Sink {
-    /// A sink over the worker's router and producer.
+    /// A sink over the worker's router and producer, counting into
+    /// `metrics` (this worker's part of `registry`, which `GET /metrics`
+    /// serves).
     pub fn new(
         router: Router,
         producer: Rc<Producer>,
         options: SinkOptions,
+        registry: Arc<Registry>,
         metrics: Arc<WorkerMetrics>,
     ) -> Sink {
         let broker = metrics.broker(&options.broker_label);
@@ -530,6 +534,7 @@ impl Sink {
                 producer,
                 options,
                 books,
+                registry,
             }),
         }
     }
@@ -835,6 +840,11 @@ impl EventSink for Sink {
                 }
             }
         })
+    }
+
+    /// The forwarder's metrics, summed over workers.
+    fn encode_metrics(&self, out: &mut String) {
+        self.inner.registry.encode_into(out);
     }
 
     /// Ready once the producer holds a producer id from a broker (the

@@ -8,13 +8,22 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use event_router::Router;
-use ingest_http::metrics::Registry;
 use ingest_http::server::{bind_reuseport, Server};
 use kafka_net::{Engine, Producer, Runtime};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Settings;
 use crate::sink::{Sink, SinkOptions};
+
+/// The metrics registries every worker adds itself to: the HTTP front
+/// end's and the forwarder's own.
+#[derive(Debug, Clone, Default)]
+pub struct Registries {
+    /// HTTP responses and request sizes.
+    pub http: Arc<ingest_http::metrics::Registry>,
+    /// Topics, brokers, latency, bytes in flight.
+    pub forwarder: Arc<crate::metrics::Registry>,
+}
 
 /// How a worker ended.
 #[derive(Debug)]
@@ -40,7 +49,7 @@ pub fn spawn(
     settings: &Settings,
     engine: Engine,
     listeners: Vec<StdListener>,
-    registry: Arc<Registry>,
+    registry: Registries,
     shutdown: watch::Receiver<bool>,
     exits: mpsc::UnboundedSender<Exit>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
@@ -69,12 +78,13 @@ fn run(
     settings: &Settings,
     engine: Engine,
     listener: StdListener,
-    registry: Arc<Registry>,
+    registry: Registries,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let rt = Runtime::new(engine).map_err(|e| format!("runtime: {e}"))?;
     rt.block_on(async move {
-        let metrics = registry.add_worker();
+        let http_metrics = registry.http.add_worker();
+        let metrics = registry.forwarder.add_worker();
         let mut producer_config = settings.net.producer.clone();
         producer_config.rng_seed = producer_config.rng_seed.wrapping_add(worker as u64);
         let producer =
@@ -102,12 +112,13 @@ fn run(
             router,
             producer.clone(),
             options,
-            metrics.clone(),
+            registry.forwarder.clone(),
+            metrics,
         ));
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|e| format!("listener: {e}"))?;
         let server = Server::new(Arc::new(settings.http.clone()), sink.clone())
-            .with_metrics(registry, metrics)
+            .with_metrics(registry.http.clone(), http_metrics)
             .with_idle_timeout(Duration::from_secs(
                 settings.config.ingest.idle_timeout_secs,
             ));
