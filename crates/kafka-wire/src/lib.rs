@@ -132,3 +132,8 @@ pub(crate) fn check_decode_version(
         Err(DecodeError::UnsupportedVersion { api_key, version })
     }
 }
+
+/// The README's examples, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
