@@ -239,7 +239,7 @@ fn forwarder_vs_peers(rows: &[Row], out: &Path) -> Result<()> {
         .y_label_formatter(&|v| format!("{v:.0}"))
         .axis_desc_style((FONT, 15))
         .label_style((FONT, 14))
-        .light_line_style(WHITE)
+        .max_light_lines(0)
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()?;
 
@@ -381,7 +381,7 @@ fn producer_vs_librdkafka(rows: &[Row], out: &Path) -> Result<()> {
         .y_label_formatter(&|v| format!("{v:.0}×"))
         .axis_desc_style((FONT, 15))
         .label_style((FONT, 14))
-        .light_line_style(WHITE)
+        .max_light_lines(0)
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()?;
 
