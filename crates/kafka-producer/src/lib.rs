@@ -260,3 +260,8 @@ impl std::fmt::Display for BadResponse {
         )
     }
 }
+
+/// The README's examples, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
