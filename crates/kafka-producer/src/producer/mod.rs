@@ -19,6 +19,13 @@ use kafka_wire::record::{
 };
 use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
 
+mod batch;
+mod idempotence;
+
+use self::batch::{
+    estimate, initial_batch_capacity, Batch, BatchData, Val, INITIAL_BATCH_CAPACITY,
+};
+use self::idempotence::{IdAnswer, Idempotence};
 use crate::config::{Acks, ProducerConfig};
 use crate::error::{AppendError, AuthError, DeliveryError, FatalError};
 use crate::partitioner::{self, Choice, Modulus, Rng};
@@ -33,25 +40,9 @@ const PRODUCE_MAX_VERSION: i16 = 12;
 const REQUEST_OVERHEAD: usize = 256;
 /// Per-topic and per-partition bytes of a Produce request around a batch.
 const PER_BATCH_OVERHEAD: usize = 32;
-/// A new batch buffer starts this large (or `batch.size` if smaller) and
-/// grows by doubling.
-const INITIAL_BATCH_CAPACITY: usize = 64 * 1024;
-/// The capacity of a new batch buffer: as large as the partition's last
-/// batch (rounded up to a power of two), at least `INITIAL_BATCH_CAPACITY`,
-/// never more than the batch limit.
-fn initial_batch_capacity(batch_limit: usize, last_batch_bytes: usize) -> usize {
-    let last = last_batch_bytes
-        .checked_next_power_of_two()
-        .unwrap_or(usize::MAX);
-    batch_limit.min(INITIAL_BATCH_CAPACITY.max(last))
-}
-
 /// Batch buffers kept to start new batches with, at most: their capacities
 /// together also stay within `buffer.memory` (see `Producer::keep_spare`).
 const MAX_SPARE_BUFFERS: usize = 64;
-/// Failed epoch bumps before a fresh producer id is taken instead.
-const MAX_BUMP_FAILURES: u32 = 2;
-
 /// Kafka's sequence arithmetic (`DefaultRecordBatch.incrementSequence`):
 /// sequences wrap from `i32::MAX` to 0.
 pub fn increment_sequence(seq: i32, by: i32) -> i32 {
@@ -111,97 +102,6 @@ fn refresh_metadata(code: ErrorCode) -> bool {
             | ErrorCode::UnknownTopicId
             | ErrorCode::NetworkException
     )
-}
-
-/// A record's value: [`RecordRef::value`], or parts given to
-/// [`Producer::append_parts`].
-#[derive(Debug, Clone, Copy)]
-enum Val<'a> {
-    One(Option<&'a [u8]>),
-    Parts(&'a [&'a [u8]]),
-}
-
-impl Val<'_> {
-    #[inline]
-    fn len(self) -> Option<usize> {
-        match self {
-            Val::One(v) => v.map(<[u8]>::len),
-            Val::Parts(p) => Some(p.iter().fold(0usize, |n, p| n.saturating_add(p.len()))),
-        }
-    }
-
-    #[inline]
-    fn size_in(self, b: &BatchBuilder, r: &RecordRef<'_>) -> usize {
-        match self {
-            Val::One(v) => b.record_size(r.timestamp, r.key, v, r.headers),
-            Val::Parts(p) => b.record_size_parts(r.timestamp, r.key, p, r.headers),
-        }
-    }
-
-    /// Appends to `b` if it stays within `max_len` bytes; the bytes added.
-    #[inline]
-    fn append_within(
-        self,
-        b: &mut BatchBuilder,
-        max_len: usize,
-        r: &RecordRef<'_>,
-    ) -> Result<Option<usize>, kafka_wire::record::AppendError> {
-        match self {
-            Val::One(v) => b.append_within(max_len, r.timestamp, r.key, v, r.headers),
-            Val::Parts(p) => b.append_parts_within(max_len, r.timestamp, r.key, p, r.headers),
-        }
-    }
-}
-
-/// An upper bound of a record's encoded size (deltas at their widest).
-#[inline]
-fn estimate(r: &RecordRef<'_>, v: Val<'_>) -> usize {
-    let field = |b: Option<&[u8]>| 5 + b.map_or(0, <[u8]>::len);
-    let mut n = 5 + 1 + 10 + 5 + field(r.key) + 5 + v.len().unwrap_or(0) + 5;
-    for h in r.headers {
-        n += 5 + h.key.len() + field(h.value);
-    }
-    n
-}
-
-#[derive(Debug)]
-enum BatchData {
-    Building(BatchBuilder),
-    Sealed(Bytes),
-}
-
-#[derive(Debug)]
-struct Batch {
-    uid: u64,
-    data: BatchData,
-    ids: Vec<DeliveryId>,
-    count: i32,
-    bytes: usize,
-    created: Instant,
-    linger_until: Instant,
-    gen: u64,
-    /// Producer id and epoch the batch was sealed with (idempotence).
-    identity: Option<(i64, i16)>,
-    base_seq: i32,
-    in_flight: Option<ConnId>,
-    sends: u32,
-    not_before: Option<Instant>,
-    /// The last send ended without a definite answer.
-    in_doubt: bool,
-    /// Some send under the current identity ended without a definite answer.
-    ever_in_doubt: bool,
-    last_error: Option<ErrorCode>,
-}
-
-impl Batch {
-    /// Bytes on the wire: the sealed batch (compressed or not), or before
-    /// sealing its uncompressed size, which a seal never exceeds.
-    fn wire_len(&self) -> usize {
-        match &self.data {
-            BatchData::Sealed(b) => b.len(),
-            BatchData::Building(_) => self.bytes,
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -344,23 +244,6 @@ impl Kind {
     }
 }
 
-/// The idempotence state machine (see `docs/producer.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IdState {
-    /// Idempotence is off.
-    Disabled,
-    /// An id must be requested: a bump of the current one if `bump`.
-    Needed { bump: bool },
-    /// An InitProducerId request is in flight.
-    Requesting { bump: bool },
-    /// Producing with `producer_id` / `epoch`.
-    Ready,
-    /// A sequence gap or lost producer state: no new batches go out; batches
-    /// in doubt are retried under the current id to resolve them; once no
-    /// produce request is in flight and none is in doubt, re-initialise.
-    Draining { bump: bool },
-}
-
 /// A sans-IO, idempotent, batching Kafka producer.
 ///
 /// # Call order
@@ -426,12 +309,7 @@ pub struct Producer {
     metadata_refresh_at: Option<Instant>,
     control_cursor: usize,
     node_cursor: usize,
-    id_state: IdState,
-    producer_id: i64,
-    epoch: i16,
-    id_hold: Option<Instant>,
-    id_failures: u32,
-    bump_failures: u32,
+    id: Idempotence,
     buffered: usize,
     in_flight_bytes: usize,
     flushing: bool,
@@ -469,11 +347,7 @@ impl Producer {
                     reason: e.to_string(),
                 }
             })?;
-        let id_state = if config.enable_idempotence {
-            IdState::Needed { bump: false }
-        } else {
-            IdState::Disabled
-        };
+        let id = Idempotence::new(config.enable_idempotence);
         let mut p = Self {
             client_id: ByteStr::from(config.client_id.clone()),
             rng: Rng::new(config.rng_seed),
@@ -501,12 +375,7 @@ impl Producer {
             metadata_refresh_at: None,
             control_cursor: 0,
             node_cursor: 0,
-            id_state,
-            producer_id: -1,
-            epoch: -1,
-            id_hold: None,
-            id_failures: 0,
-            bump_failures: 0,
+            id,
             buffered: 0,
             in_flight_bytes: 0,
             flushing: false,
@@ -821,27 +690,12 @@ impl Producer {
             }
         }
         // 3. InitProducerId.
-        if let IdState::Needed { bump } = self.id_state {
-            if self.id_hold.is_none() {
-                if let Some(cid) = self.ready_conn() {
-                    if let Some(version) = self.conns[&cid].versions.init_producer_id {
-                        let bump = bump && version >= 3 && self.producer_id >= 0;
-                        let body = InitProducerIdRequest {
-                            transactional_id: None,
-                            transaction_timeout_ms: i32::MAX,
-                            producer_id: if bump { self.producer_id } else { -1 },
-                            producer_epoch: if bump { self.epoch } else { -1 },
-                            ..Default::default()
-                        };
-                        self.id_state = IdState::Requesting { bump };
-                        return self.send(
-                            cid,
-                            &body,
-                            version,
-                            Kind::InitProducerId { version, bump },
-                            now,
-                            true,
-                        );
+        if self.id.wants_id() {
+            if let Some(cid) = self.ready_conn() {
+                if let Some(version) = self.conns[&cid].versions.init_producer_id {
+                    if let Some((body, bump)) = self.id.request(version) {
+                        let kind = Kind::InitProducerId { version, bump };
+                        return self.send(cid, &body, version, kind, now, true);
                     }
                 }
             }
@@ -912,9 +766,13 @@ impl Producer {
                 min_time(&mut t, r);
             }
         }
-        for x in [self.metadata_hold, self.metadata_refresh_at, self.id_hold]
-            .into_iter()
-            .flatten()
+        for x in [
+            self.metadata_hold,
+            self.metadata_refresh_at,
+            self.id.timer(),
+        ]
+        .into_iter()
+        .flatten()
         {
             min_time(&mut t, x);
         }
@@ -949,7 +807,7 @@ impl Producer {
 
     /// The current producer id and epoch (-1, -1 without one).
     pub fn producer_identity(&self) -> (i64, i16) {
-        (self.producer_id, self.epoch)
+        self.id.identity()
     }
 
     // -----------------------------------------------------------------
@@ -1179,8 +1037,8 @@ impl Producer {
     /// is assigned here, and from now on the bytes never change (except
     /// through a re-stamp after a new producer id or epoch).
     fn seal(&mut self, pi: usize, qi: usize) {
-        let idempotent = self.id_state != IdState::Disabled;
-        let (pid, epoch) = (self.producer_id, self.epoch);
+        let idempotent = self.id.enabled();
+        let (pid, epoch) = self.id.identity();
         let part = &mut self.parts[pi];
         let next_seq = part.next_seq;
         let Some(b) = part.queue.get_mut(qi) else {
@@ -1242,7 +1100,7 @@ impl Producer {
         if passed(&mut self.metadata_refresh_at, now) {
             self.metadata_wanted = true;
         }
-        passed(&mut self.id_hold, now);
+        self.id.tick(now);
         for n in self.nodes.values_mut() {
             passed(&mut n.retry_at, now);
         }
@@ -1377,8 +1235,8 @@ impl Producer {
         if self.fatal.is_some() {
             return;
         }
-        let control_needed = (self.metadata_wanted && !self.metadata_in_flight)
-            || matches!(self.id_state, IdState::Needed { .. });
+        let control_needed =
+            (self.metadata_wanted && !self.metadata_in_flight) || self.id.wants_id();
         let any_ready = self.conns.values().any(|c| c.state == ConnState::Ready);
         let any_pending = self.conns.values().any(|c| c.state != ConnState::Ready);
         if control_needed && !any_ready && !any_pending {
@@ -1525,9 +1383,7 @@ impl Producer {
                     self.metadata_hold = None;
                 }
                 Kind::InitProducerId { bump, .. } => {
-                    if matches!(self.id_state, IdState::Requesting { .. }) {
-                        self.id_state = IdState::Needed { bump };
-                    }
+                    self.id.request_lost(bump);
                 }
                 Kind::Produce { batches, .. } => {
                     had_produce = true;
@@ -1634,13 +1490,13 @@ impl Producer {
         let Some(b) = self.parts[pi].queue.remove(qi) else {
             return;
         };
-        let current = (self.producer_id, self.epoch);
+        let current = self.id.identity();
         let result = if b.in_doubt {
             BatchResult::PossiblyPersisted(err)
         } else {
             BatchResult::NotPersisted(err)
         };
-        if self.id_state != IdState::Disabled {
+        if self.id.enabled() {
             if let Some(identity) = b.identity {
                 let part = &mut self.parts[pi];
                 let later = part
@@ -1667,7 +1523,7 @@ impl Producer {
     }
 
     fn succeed(&mut self, pi: usize, qi: usize, base_offset: i64) {
-        let idempotent = self.id_state != IdState::Disabled;
+        let idempotent = self.id.enabled();
         let Some(b) = self.parts[pi].queue.remove(qi) else {
             return;
         };
@@ -1696,33 +1552,24 @@ impl Producer {
     }
 
     fn start_reset(&mut self, bump: bool) {
-        self.id_state = match self.id_state {
-            IdState::Ready => IdState::Draining { bump },
-            IdState::Draining { bump: b } => IdState::Draining { bump: b && bump },
-            IdState::Needed { bump: b } => IdState::Needed { bump: b && bump },
-            other => other,
-        };
+        self.id.start_reset(bump);
     }
 
     fn check_drained(&mut self) {
-        let IdState::Draining { bump } = self.id_state else {
-            return;
-        };
         let in_flight = self.conns.values().any(|c| c.produce_in_flight > 0);
-        let current = Some((self.producer_id, self.epoch));
-        let in_doubt = self
-            .parts
-            .iter()
-            .any(|p| p.queue.iter().any(|b| b.in_doubt && b.identity == current));
-        if !in_flight && !in_doubt {
-            self.id_state = IdState::Needed { bump };
-        }
+        let current = Some(self.id.identity());
+        let parts = &self.parts;
+        self.id.check_drained(in_flight, || {
+            parts
+                .iter()
+                .any(|p| p.queue.iter().any(|b| b.in_doubt && b.identity == current))
+        });
     }
 
     /// A new producer id or epoch: sequences restart at 0 in every
     /// partition, and sealed batches are re-stamped in order.
     fn restamp_all(&mut self) {
-        let (pid, epoch) = (self.producer_id, self.epoch);
+        let (pid, epoch) = self.id.identity();
         for pi in 0..self.parts.len() {
             let part = &mut self.parts[pi];
             part.next_seq = 0;
@@ -1869,15 +1716,7 @@ impl Producer {
         if b.not_before.is_some() {
             return None;
         }
-        let current = Some((self.producer_id, self.epoch));
-        let ok = match self.id_state {
-            IdState::Disabled | IdState::Ready => true,
-            IdState::Draining { .. } => {
-                b.in_doubt && b.identity == current && matches!(b.data, BatchData::Sealed(_))
-            }
-            IdState::Needed { .. } | IdState::Requesting { .. } => false,
-        };
-        ok.then_some(qi)
+        self.id.may_send(b).then_some(qi)
     }
 
     fn build_produce(&mut self, node: i32, cid: ConnId, now: Instant) -> Option<Transmit> {
@@ -1909,7 +1748,7 @@ impl Producer {
             if !chosen.is_empty() && size + blen > self.config.message_max_bytes {
                 continue;
             }
-            if self.id_state == IdState::Ready || self.id_state == IdState::Disabled {
+            if self.id.may_seal() {
                 self.seal(pi, qi);
             }
             if !matches!(self.parts[pi].queue[qi].data, BatchData::Sealed(_)) {
@@ -2067,9 +1906,7 @@ impl Producer {
         let missing = match (produce, meta) {
             (None, _) => Some(produce::API_KEY),
             (_, None) => Some(metadata::API_KEY),
-            _ if self.id_state != IdState::Disabled && init.is_none() => {
-                Some(init_producer_id::API_KEY)
-            }
+            _ if self.id.enabled() && init.is_none() => Some(init_producer_id::API_KEY),
             _ => None,
         };
         if let Some(api_key) = missing {
@@ -2376,58 +2213,21 @@ impl Producer {
             ..
         } = decode_response_lenient::<InitProducerIdRequest>(frame, version)
             .map_err(|e| e.to_string())?;
-        if !matches!(self.id_state, IdState::Requesting { .. }) {
-            return Ok(trailing);
-        }
         let code = ErrorCode::from(resp.error_code);
-        if !code.is_error() && resp.producer_id >= 0 {
-            self.producer_id = resp.producer_id;
-            self.epoch = resp.producer_epoch;
-            self.id_state = IdState::Ready;
-            self.id_failures = 0;
-            self.bump_failures = 0;
-            self.restamp_all();
-            self.events.push_back(Event::ProducerId {
-                producer_id: self.producer_id,
-                epoch: self.epoch,
-            });
-            return Ok(trailing);
-        }
-        if code.class() == ErrorClass::Fatal {
-            self.set_fatal(FatalError::Broker {
+        let identity = (resp.producer_id, resp.producer_epoch);
+        let backoff = (self.config.retry_backoff, self.config.retry_backoff_max);
+        match self.id.answer(code, identity, bump, now, backoff) {
+            IdAnswer::Ready => {
+                self.restamp_all();
+                let (producer_id, epoch) = self.id.identity();
+                self.events
+                    .push_back(Event::ProducerId { producer_id, epoch });
+            }
+            IdAnswer::Fatal(code) => self.set_fatal(FatalError::Broker {
                 code,
                 context: "InitProducerId",
-            });
-            return Ok(trailing);
-        }
-        let coordinator_busy = matches!(
-            code,
-            ErrorCode::CoordinatorLoadInProgress
-                | ErrorCode::CoordinatorNotAvailable
-                | ErrorCode::NotCoordinator
-                | ErrorCode::ConcurrentTransactions
-        ) || code.is_retriable();
-        let bump_again = if bump {
-            // Some brokers refuse a client-side bump: after a few refusals
-            // (or at once for a non-retriable refusal) take a fresh id.
-            self.bump_failures += 1;
-            coordinator_busy && self.bump_failures < MAX_BUMP_FAILURES
-        } else {
-            false
-        };
-        self.id_failures += 1;
-        self.id_state = IdState::Needed { bump: bump_again };
-        if bump && !bump_again {
-            // Fresh id at once: the bump was refused, not overloaded.
-            self.id_hold = None;
-        } else {
-            self.id_hold = Some(
-                now + backoff(
-                    self.config.retry_backoff,
-                    self.config.retry_backoff_max,
-                    self.id_failures,
-                ),
-            );
+            }),
+            IdAnswer::Ignored | IdAnswer::Retry => {}
         }
         Ok(trailing)
     }
@@ -2493,7 +2293,7 @@ impl Producer {
             return;
         };
         self.land(pi, qi);
-        let idempotent = self.id_state != IdState::Disabled;
+        let idempotent = self.id.enabled();
         let idem_fatal = |s: &Self, code| FatalError::Idempotence {
             code,
             topic: s.topics[s.parts[pi].topic].name.as_str().to_owned(),
@@ -2561,363 +2361,4 @@ impl Producer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_new_batch_buffer_starts_as_large_as_the_last_batch() {
-        let limit = 1024 * 1024;
-        // First batch of a partition, and small batches: the default.
-        assert_eq!(initial_batch_capacity(limit, 0), INITIAL_BATCH_CAPACITY);
-        assert_eq!(initial_batch_capacity(limit, 5_000), INITIAL_BATCH_CAPACITY);
-        // A busy partition starts where it ended, rounded up.
-        assert_eq!(initial_batch_capacity(limit, 300_000), 512 * 1024);
-        assert_eq!(initial_batch_capacity(limit, 1_000_000), limit);
-        // Never above the batch limit, also when the limit is small.
-        assert_eq!(initial_batch_capacity(limit, usize::MAX), limit);
-        assert_eq!(initial_batch_capacity(16 * 1024, 0), 16 * 1024);
-    }
-
-    #[test]
-    fn sequence_wraps_at_i32_max() {
-        assert_eq!(increment_sequence(0, 5), 5);
-        assert_eq!(increment_sequence(i32::MAX - 5, 5), i32::MAX);
-        assert_eq!(increment_sequence(i32::MAX, 1), 0);
-        assert_eq!(increment_sequence(i32::MAX - 1, 3), 1);
-        assert_eq!(increment_sequence(i32::MAX, i32::MAX), i32::MAX - 1);
-    }
-
-    #[test]
-    fn backoff_doubles_to_cap() {
-        let b = Duration::from_millis(100);
-        let m = Duration::from_millis(1000);
-        assert_eq!(backoff(b, m, 0), b);
-        assert_eq!(backoff(b, m, 1), b);
-        assert_eq!(backoff(b, m, 2), b * 2);
-        assert_eq!(backoff(b, m, 4), b * 8);
-        assert_eq!(backoff(b, m, 5), m);
-        assert_eq!(backoff(b, m, 400), m);
-    }
-
-    fn producer(props: &[(&str, &str)]) -> (Producer, Instant) {
-        let mut all = vec![("bootstrap.servers", "b:9092")];
-        all.extend_from_slice(props);
-        let cfg = ProducerConfig::from_properties(all).unwrap();
-        let now = Instant::now();
-        (Producer::new(cfg, now).unwrap(), now)
-    }
-
-    /// Gives the producer a topic with `n` partitions led by node 0 without
-    /// a broker, for tests of accumulation and sealing.
-    fn with_topic(p: &mut Producer, topic: &str, n: usize) -> usize {
-        let ti = p.intern(topic);
-        p.nodes.insert(
-            0,
-            Node {
-                host: "h".into(),
-                port: 1,
-                api_versions_version: api_versions::MAX_VERSION,
-                conn: None,
-                failures: 0,
-                retry_at: None,
-                parts: Vec::new(),
-                rr_start: 0,
-            },
-        );
-        for i in 0..n {
-            p.parts.push(Part {
-                topic: ti,
-                index: i as i32,
-                leader: Some(0),
-                open: None,
-                queue: VecDeque::new(),
-                next_seq: 0,
-                next_ack_seq: 0,
-                inflight: 0,
-                inflight_conn: None,
-                gen: 0,
-                last_batch_bytes: 0,
-                last_batch_count: 0,
-            });
-            let pi = p.parts.len() - 1;
-            p.topics[ti].parts.push(pi);
-        }
-        p.topics[ti].state = TopicState::Ready;
-        ti
-    }
-
-    fn rec<'a>(topic: &'a str, key: Option<&'a [u8]>, value: &'a [u8]) -> RecordRef<'a> {
-        RecordRef {
-            topic,
-            partition: None,
-            key,
-            value: Some(value),
-            headers: &[],
-            timestamp: 1_700_000_000_000,
-        }
-    }
-
-    #[test]
-    #[cfg(feature = "zstd")]
-    fn compressed_seal_keeps_accounting_and_recycles_the_buffer() {
-        use kafka_wire::compression::Decompressor;
-        use kafka_wire::record::RecordBatch;
-        let (mut p, now) = producer(&[("compression.type", "zstd")]);
-        let ti = with_topic(&mut p, "t", 1);
-        p.id_state = IdState::Ready;
-        let pi = p.topics[ti].parts[0];
-        let value = br#"{"type":"track","event":"Order Completed","userId":"u-1"}"#;
-        for _ in 0..50 {
-            p.append(rec("t", Some(b"k"), value), now).unwrap();
-        }
-        p.close_open(pi);
-        let uncompressed = p.parts[pi].queue[0].bytes;
-        let buffered = p.buffered;
-        p.seal(pi, 0);
-        let b = &p.parts[pi].queue[0];
-        let BatchData::Sealed(bytes) = &b.data else {
-            panic!("not sealed");
-        };
-        let view = RecordBatch::parse(bytes.clone()).unwrap();
-        view.verify_crc().unwrap();
-        assert_eq!(view.compression(), Compression::Zstd);
-        assert_eq!(view.base_sequence(), 0);
-        // Accounting stays on uncompressed bytes; the wire size is smaller.
-        assert_eq!((b.bytes, p.buffered), (uncompressed, buffered));
-        assert!(b.wire_len() < uncompressed / 4, "{}", b.wire_len());
-        let n = view
-            .records_decompressed(&mut Decompressor::new())
-            .unwrap()
-            .map(Result::unwrap)
-            .filter(|r| r.value.as_deref() == Some(&value[..]))
-            .count();
-        assert_eq!(n, 50);
-        // The builder's buffer is kept and starts the next batch.
-        assert_eq!(p.spare_buffers.len(), 1);
-        p.append(rec("t", Some(b"k"), value), now).unwrap();
-        assert!(p.spare_buffers.is_empty());
-    }
-
-    #[test]
-    fn the_clock_is_read_when_a_batch_opens_not_per_record() {
-        let (mut p, t0) = producer(&[("linger.ms", "5")]);
-        let ti = with_topic(&mut p, "t", 1);
-        let pi = p.topics[ti].parts[0];
-        let reads = std::cell::Cell::new(0);
-        let at = std::cell::Cell::new(t0);
-        let clock = || {
-            reads.set(reads.get() + 1);
-            at.get()
-        };
-        for i in 0..10 {
-            at.set(t0 + Duration::from_millis(i));
-            p.append(rec("t", Some(b"k"), b"v"), clock).unwrap();
-        }
-        assert_eq!(
-            reads.get(),
-            1,
-            "one read, by the record that opened the batch"
-        );
-        let open = p.parts[pi].open.as_ref().unwrap();
-        assert_eq!((open.count, open.created), (10, t0));
-        // Linger and delivery timeout run from the batch's first record.
-        assert_eq!(p.poll_timeout(), Some(t0 + Duration::from_millis(5)));
-        // The next batch reads the clock again.
-        p.close_open(pi);
-        at.set(t0 + Duration::from_millis(20));
-        p.append(rec("t", Some(b"k"), b"v"), clock).unwrap();
-        assert_eq!(reads.get(), 2);
-        let open = p.parts[pi].open.as_ref().unwrap();
-        assert_eq!(open.created, t0 + Duration::from_millis(20));
-    }
-
-    #[test]
-    fn a_finished_batch_buffer_starts_a_later_batch() {
-        let (mut p, now) = producer(&[]);
-        let ti = with_topic(&mut p, "t", 1);
-        p.id_state = IdState::Ready;
-        let pi = p.topics[ti].parts[0];
-        p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
-        p.close_open(pi);
-        p.seal(pi, 0);
-        let BatchData::Sealed(sent) = &p.parts[pi].queue[0].data else {
-            panic!("not sealed");
-        };
-        // A request still holding the bytes: they are not reused.
-        let in_request = sent.clone();
-        p.succeed(pi, 0, 0);
-        assert!(p.spare_buffers.is_empty());
-        drop(in_request);
-        p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
-        p.close_open(pi);
-        p.seal(pi, 0);
-        let BatchData::Sealed(sent) = &p.parts[pi].queue[0].data else {
-            panic!("not sealed");
-        };
-        let first = sent.clone();
-        let ptr = first.as_ptr();
-        drop(first);
-        p.succeed(pi, 0, 1);
-        assert_eq!(p.spare_buffers.len(), 1);
-        assert_eq!(p.spare_buffers[0].as_ptr(), ptr, "the same allocation");
-        assert!(p.spare_buffers[0].is_empty());
-        p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
-        assert!(p.spare_buffers.is_empty());
-        assert_eq!(p.parts[pi].open.as_ref().unwrap().count, 1);
-        assert_eq!(p.buffered, p.parts[pi].open.as_ref().unwrap().bytes);
-    }
-
-    #[test]
-    fn spare_buffers_stay_within_the_memory_budget() {
-        let (mut p, _) = producer(&[("buffer.memory", "300000")]);
-        // 64 KiB buffers: four fit in 300,000 bytes, the fifth does not.
-        for i in 0..6 {
-            p.keep_spare(BytesMut::with_capacity(INITIAL_BATCH_CAPACITY));
-            assert_eq!(p.spare_buffers.len(), (i + 1).min(4));
-        }
-        let held: usize = p.spare_buffers.iter().map(BytesMut::capacity).sum();
-        assert_eq!(p.spare_bytes, held);
-        assert!(held <= 300_000);
-        // Taking one for a batch gives its room back.
-        with_topic(&mut p, "t", 1);
-        p.id_state = IdState::Ready;
-        p.append(rec("t", Some(b"k"), b"v"), Instant::now).unwrap();
-        assert_eq!(p.spare_buffers.len(), 3);
-        let held: usize = p.spare_buffers.iter().map(BytesMut::capacity).sum();
-        assert_eq!(p.spare_bytes, held);
-        p.keep_spare(BytesMut::with_capacity(INITIAL_BATCH_CAPACITY));
-        assert_eq!(p.spare_buffers.len(), 4);
-    }
-
-    #[test]
-    fn seal_assigns_wrapping_sequences() {
-        let (mut p, now) = producer(&[]);
-        let ti = with_topic(&mut p, "t", 1);
-        p.producer_id = 9;
-        p.epoch = 2;
-        p.id_state = IdState::Ready;
-        let pi = p.topics[ti].parts[0];
-        p.parts[pi].next_seq = i32::MAX - 1;
-        for _ in 0..3 {
-            p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
-        }
-        p.close_open(pi);
-        for _ in 0..2 {
-            p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
-        }
-        p.close_open(pi);
-        p.seal(pi, 0);
-        p.seal(pi, 1);
-        let view = |b: &Batch| match &b.data {
-            BatchData::Sealed(bytes) => {
-                kafka_wire::record::RecordBatch::parse(bytes.clone()).unwrap()
-            }
-            BatchData::Building(_) => panic!("not sealed"),
-        };
-        let first = view(&p.parts[pi].queue[0]);
-        let second = view(&p.parts[pi].queue[1]);
-        first.verify_crc().unwrap();
-        assert_eq!(first.base_sequence(), i32::MAX - 1);
-        assert_eq!(first.producer_id(), 9);
-        assert_eq!(first.producer_epoch(), 2);
-        assert_eq!(second.base_sequence(), 1);
-        assert_eq!(p.parts[pi].next_seq, 3);
-    }
-
-    #[test]
-    fn parts_are_appended_as_the_joined_value() {
-        let parts: [&[u8]; 3] = [b"{\"type\":", b"\"track\"", b"}"];
-        let joined = parts.concat();
-        let mut sealed = Vec::new();
-        for split in [false, true] {
-            let (mut p, now) = producer(&[]);
-            let ti = with_topic(&mut p, "t", 1);
-            p.id_state = IdState::Ready;
-            let pi = p.topics[ti].parts[0];
-            for _ in 0..3 {
-                let r = rec("t", Some(b"k"), &joined);
-                if split {
-                    p.append_parts(RecordRef { value: None, ..r }, &parts, now)
-                } else {
-                    p.append(r, now)
-                }
-                .unwrap();
-            }
-            p.close_open(pi);
-            let buffered = p.buffered;
-            p.seal(pi, 0);
-            let BatchData::Sealed(bytes) = &p.parts[pi].queue[0].data else {
-                panic!("not sealed");
-            };
-            sealed.push((bytes.clone(), buffered));
-        }
-        assert_eq!(sealed[0], sealed[1]);
-    }
-
-    #[test]
-    fn sticky_partition_switches_when_batch_closes() {
-        let (mut p, now) = producer(&[("batch.num.messages", "3")]);
-        let ti = with_topic(&mut p, "t", 4);
-        let mut partitions = Vec::new();
-        for _ in 0..12 {
-            p.append(rec("t", None, b"v"), now).unwrap();
-            partitions.push(p.topics[ti].sticky.unwrap().0);
-        }
-        // Three records per batch stick together, then the partition changes.
-        for chunk in partitions.chunks(3) {
-            assert!(chunk.iter().all(|x| *x == chunk[0]), "{partitions:?}");
-        }
-        for w in partitions.chunks(3).collect::<Vec<_>>().windows(2) {
-            assert_ne!(w[0][0], w[1][0], "{partitions:?}");
-        }
-    }
-
-    #[test]
-    fn keyed_records_follow_murmur2() {
-        let (mut p, now) = producer(&[]);
-        let ti = with_topic(&mut p, "t", 12);
-        p.append(rec("t", Some(b"foobar"), b"v"), now).unwrap();
-        let want = kafka_wire::murmur2::partition_for_key(b"foobar", 12) as usize;
-        let pi = p.topics[ti].parts[want];
-        assert_eq!(p.parts[pi].open.as_ref().map(|b| b.count), Some(1));
-    }
-
-    #[test]
-    fn buffer_memory_is_a_budget() {
-        let (mut p, now) = producer(&[("buffer.memory", "2000")]);
-        with_topic(&mut p, "t", 1);
-        let v = [0u8; 300];
-        let mut ok = 0;
-        loop {
-            match p.append(rec("t", None, &v), now) {
-                Ok(_) => ok += 1,
-                Err(AppendError::BufferFull) => break,
-                Err(e) => panic!("{e}"),
-            }
-        }
-        assert!(ok >= 4, "{ok}");
-        assert!(p.buffered_bytes() <= 2000);
-    }
-
-    #[test]
-    fn oversized_record_and_bad_partition_are_refused() {
-        let (mut p, now) = producer(&[("message.max.bytes", "2048")]);
-        with_topic(&mut p, "t", 2);
-        let big = vec![0u8; 4096];
-        assert!(matches!(
-            p.append(rec("t", None, &big), now),
-            Err(AppendError::RecordTooLarge { .. })
-        ));
-        let mut r = rec("t", None, b"v");
-        r.partition = Some(2);
-        assert!(matches!(
-            p.append(r, now),
-            Err(AppendError::UnknownPartition {
-                partition: 2,
-                partitions: 2
-            })
-        ));
-        r.partition = Some(1);
-        assert!(p.append(r, now).is_ok());
-    }
-}
+mod tests;
