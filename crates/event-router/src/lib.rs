@@ -38,3 +38,8 @@ pub use error::{ConfigError, DlqReason};
 pub use output::{Outcome, Record, Routed, ValueFormat};
 pub use router::{Router, RouterStats};
 pub use scan::ScanError;
+
+/// The README's examples, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
