@@ -7,10 +7,16 @@ checks on, and writes one JSON line per record to stdout:
    "n": value length (-1 for null), "c": CRC-32 (zlib) of the value,
    "h": [[key, value or null], ...], "tt": timestamp type, "ts": timestamp}
 
-It reads every partition up to its end (the end-of-partition event), and
-exits non-zero on any consumer error (a CRC mismatch included).
+It reads every partition up to its end, and exits non-zero on any consumer
+error (a CRC mismatch included). The end is not a watermark: a partition is
+read until librdkafka's end-of-partition event and then until --quiet
+seconds pass without a record. librdkafka raises that event when a fetch
+starts at the high watermark the broker's Fetch response reports, and drops
+the records of that response: a broker that serves records past the
+watermark it reports (Tansu 0.6's ListOffsets answers the last batch's base
+offset) has them delivered by the next fetch only.
 
-  verify.py --bootstrap HOST:PORT --topics a,b,c [--timeout SECONDS]
+  verify.py --bootstrap HOST:PORT --topics a,b,c [--timeout SECONDS] [--quiet SECONDS]
 """
 
 import argparse
@@ -27,6 +33,7 @@ def main():
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--topics", required=True)
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--quiet", type=float, default=0.3)
     args = ap.parse_args()
 
     conf = {
@@ -55,8 +62,8 @@ def main():
             high[(topic, p)] = hi
             assignment.append(TopicPartition(topic, p, 0))
     # Tansu's ListOffsets "latest" can lag behind the log (it answered the
-    # last batch's base offset), so the end of a partition is the
-    # end-of-partition event from a fetch, not the watermark read above.
+    # last batch's base offset): these watermarks are printed, never used to
+    # decide where a partition ends.
     print(
         json.dumps({"watermarks": [[t, p, hi] for (t, p), hi in sorted(high.items())]}),
         flush=False,
@@ -66,8 +73,9 @@ def main():
     out = sys.stdout
     for tp in assignment:
         consumer.assign([tp])
-        done = False
-        while not done:
+        # When the end-of-partition event came, or the last record after it.
+        quiet_since = None
+        while quiet_since is None or time.monotonic() - quiet_since < args.quiet:
             if time.monotonic() > deadline:
                 raise SystemExit(f"timed out reading {tp.topic} [{tp.partition}]")
             # consume() returns early only once it holds num_messages, so
@@ -78,10 +86,12 @@ def main():
                 err = m.error()
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
-                        done = True
+                        quiet_since = quiet_since or time.monotonic()
                         continue
                     raise KafkaException(err)
                 emit(out, m)
+                if quiet_since is not None:
+                    quiet_since = time.monotonic()
         consumer.unassign()
     consumer.close()
     out.flush()

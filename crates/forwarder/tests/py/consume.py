@@ -7,7 +7,13 @@ check.crcs=true) and writes one JSON line per record:
 
   consume.py --bootstrap HOST:PORT --topics a,b [--avro TOPIC=SCHEMA_FILE]
 
-Stops at the end of every partition; exits non-zero on any consumer error.
+Reads every partition to its end; exits non-zero on any consumer error. The
+end is not a watermark: a partition is read until librdkafka's
+end-of-partition event and then until --quiet seconds pass without a record
+from it (that event comes when a fetch starts at the high watermark the
+broker reports, and the records of that fetch's response are dropped: a
+broker that serves records past its reported watermark has them delivered
+by the next fetch only).
 """
 
 import argparse
@@ -25,6 +31,7 @@ def main():
     ap.add_argument("--topics", required=True)
     ap.add_argument("--avro", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--quiet", type=float, default=0.3)
     args = ap.parse_args()
 
     schemas = {}
@@ -41,6 +48,9 @@ def main():
         "check.crcs": True,
         "auto.offset.reset": "earliest",
         "enable.partition.eof": True,
+        # A fetch at the end of a partition is answered within this, well
+        # inside --quiet.
+        "fetch.wait.max.ms": 20,
     })
     assignment = []
     for topic in args.topics.split(","):
@@ -50,20 +60,30 @@ def main():
             raise SystemExit(f"topic {topic}: {tmd.error if tmd else 'missing'}")
         for p in sorted(tmd.partitions):
             assignment.append(TopicPartition(topic, p, 0))
-    remaining = {(tp.topic, tp.partition) for tp in assignment}
+    # Partition -> when its end-of-partition event came, or its last record
+    # after that event (None before the event).
+    quiet_since = {(tp.topic, tp.partition): None for tp in assignment}
     consumer.assign(assignment)
     deadline = time.monotonic() + args.timeout
     out = sys.stdout
-    while remaining:
+
+    def reading():
+        now = time.monotonic()
+        return [tp for tp, t in quiet_since.items() if t is None or now - t < args.quiet]
+
+    while reading():
         if time.monotonic() > deadline:
-            raise SystemExit(f"timed out; still reading {sorted(remaining)}")
-        for m in consumer.consume(num_messages=10000, timeout=1.0):
+            raise SystemExit(f"timed out; still reading {sorted(reading())}")
+        for m in consumer.consume(num_messages=10000, timeout=0.1):
             err = m.error()
+            tp = (m.topic(), m.partition())
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
-                    remaining.discard((m.topic(), m.partition()))
+                    quiet_since[tp] = quiet_since[tp] or time.monotonic()
                     continue
                 raise KafkaException(err)
+            if quiet_since[tp] is not None:
+                quiet_since[tp] = time.monotonic()
             v = m.value()
             k = m.key()
             rec = {
