@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_wire::compression::Compressor;
 use kafka_wire::frame::{decode_response_lenient, encode_request_vectored, LenientResponse};
 use kafka_wire::header::ResponseHeader;
@@ -14,18 +14,18 @@ use kafka_wire::messages::produce::{
     PartitionProduceData, ProduceRequest, ProduceResponse, TopicProduceData,
 };
 use kafka_wire::messages::{api_versions, init_producer_id, metadata, produce};
-use kafka_wire::record::{
-    restamp, BatchBuilder, Compression, HeaderRef, ProducerFields, BATCH_HEADER_LEN,
-};
+use kafka_wire::record::{HeaderRef, BATCH_HEADER_LEN};
 use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
 
 mod batch;
 mod idempotence;
+mod partition;
+mod pool;
 
-use self::batch::{
-    estimate, initial_batch_capacity, Batch, BatchData, Val, INITIAL_BATCH_CAPACITY,
-};
+use self::batch::{estimate, Batch, BatchData, Val};
 use self::idempotence::{IdAnswer, Idempotence};
+use self::partition::PartitionBuffer;
+use self::pool::BatchPool;
 use crate::config::{Acks, ProducerConfig};
 use crate::error::{AppendError, AuthError, DeliveryError, FatalError};
 use crate::partitioner::{self, Choice, Modulus, Rng};
@@ -40,9 +40,6 @@ const PRODUCE_MAX_VERSION: i16 = 12;
 const REQUEST_OVERHEAD: usize = 256;
 /// Per-topic and per-partition bytes of a Produce request around a batch.
 const PER_BATCH_OVERHEAD: usize = 32;
-/// Batch buffers kept to start new batches with, at most: their capacities
-/// together also stay within `buffer.memory` (see `Producer::keep_spare`).
-const MAX_SPARE_BUFFERS: usize = 64;
 /// Kafka's sequence arithmetic (`DefaultRecordBatch.incrementSequence`):
 /// sequences wrap from `i32::MAX` to 0.
 pub fn increment_sequence(seq: i32, by: i32) -> i32 {
@@ -102,34 +99,6 @@ fn refresh_metadata(code: ErrorCode) -> bool {
             | ErrorCode::UnknownTopicId
             | ErrorCode::NetworkException
     )
-}
-
-#[derive(Debug)]
-struct Part {
-    topic: usize,
-    index: i32,
-    leader: Option<i32>,
-    open: Option<Batch>,
-    /// Closed batches, oldest first: in flight ones, then queued ones.
-    queue: VecDeque<Batch>,
-    next_seq: i32,
-    next_ack_seq: i32,
-    inflight: usize,
-    inflight_conn: Option<ConnId>,
-    gen: u64,
-    /// Bytes of the last batch closed here: the next batch's buffer starts
-    /// that large, so a busy partition does not regrow (and copy) its
-    /// buffer from `INITIAL_BATCH_CAPACITY` for every batch.
-    last_batch_bytes: usize,
-    /// Records in the last batch closed, to size the next batch's list of
-    /// delivery ids once instead of growing it a doubling at a time.
-    last_batch_count: usize,
-}
-
-impl Part {
-    fn has_data(&self) -> bool {
-        self.open.is_some() || !self.queue.is_empty()
-    }
 }
 
 #[derive(Debug)]
@@ -277,29 +246,20 @@ impl Kind {
 pub struct Producer {
     config: ProducerConfig,
     client_id: ByteStr,
-    /// Largest batch that accumulates (`batch.size`, within a request).
-    batch_limit: usize,
-    /// Largest batch a request can carry (`message.max.bytes` less overhead).
-    max_batch: usize,
     rng: Rng,
-    /// Compresses batches as they are sealed (`compression.type`).
-    compressor: Compressor,
-    /// Builder buffers left by compressed seals, reused for new batches.
-    spare_buffers: Vec<BytesMut>,
-    /// The capacities of `spare_buffers`, summed.
-    spare_bytes: usize,
+    /// Batch limits, compression and the buffers batches reuse.
+    pool: BatchPool,
     topics: Vec<Topic>,
     topic_index: HashMap<String, usize>,
     /// The topic of the last append (an index into `topics`): callers
     /// usually send many records to one topic in a row, and comparing the
     /// name is cheaper than hashing it.
     last_topic: usize,
-    parts: Vec<Part>,
+    parts: Vec<PartitionBuffer>,
     nodes: BTreeMap<i32, Node>,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: u64,
     next_delivery: u64,
-    next_uid: u64,
     connects: VecDeque<ConnectRequest>,
     closes: VecDeque<ConnId>,
     events: VecDeque<Event>,
@@ -351,12 +311,15 @@ impl Producer {
         let mut p = Self {
             client_id: ByteStr::from(config.client_id.clone()),
             rng: Rng::new(config.rng_seed),
-            compressor,
-            spare_buffers: Vec::new(),
-            spare_bytes: 0,
+            pool: BatchPool::new(
+                batch_limit,
+                max_batch,
+                config.batch_num_messages,
+                config.linger,
+                config.buffer_memory,
+                compressor,
+            ),
             config,
-            batch_limit,
-            max_batch,
             topics: Vec::new(),
             topic_index: HashMap::new(),
             last_topic: usize::MAX,
@@ -365,7 +328,6 @@ impl Producer {
             conns: BTreeMap::new(),
             next_conn: 0,
             next_delivery: 0,
-            next_uid: 0,
             connects: VecDeque::new(),
             closes: VecDeque::new(),
             events: VecDeque::new(),
@@ -430,10 +392,10 @@ impl Producer {
             return Err(AppendError::InvalidTopic);
         }
         let est = estimate(&r, v);
-        if est + BATCH_HEADER_LEN > self.max_batch {
+        if est + BATCH_HEADER_LEN > self.pool.max_batch {
             return Err(AppendError::RecordTooLarge {
                 size: est + BATCH_HEADER_LEN,
-                max: self.max_batch,
+                max: self.pool.max_batch,
             });
         }
         if self.buffered + est > self.config.buffer_memory {
@@ -738,22 +700,8 @@ impl Producer {
             }
         }
         for part in &self.parts {
-            if let Some(b) = &part.open {
-                min_time(
-                    &mut t,
-                    if self.flushing {
-                        b.created
-                    } else {
-                        b.linger_until
-                    },
-                );
-                min_time(&mut t, b.created + dt);
-            }
-            for b in part.queue.iter().filter(|b| b.in_flight.is_none()) {
-                min_time(&mut t, b.created + dt);
-                if let Some(nb) = b.not_before {
-                    min_time(&mut t, nb);
-                }
+            if let Some(p) = part.timer(dt, self.flushing) {
+                min_time(&mut t, p);
             }
         }
         for c in self.conns.values() {
@@ -850,11 +798,6 @@ impl Producer {
         i
     }
 
-    #[inline]
-    fn fits(&self, b: &Batch, size: usize) -> bool {
-        b.bytes + size <= self.batch_limit && (b.count as usize) < self.config.batch_num_messages
-    }
-
     /// Chooses the partition; the flag says the choice was sticky.
     #[inline]
     fn place(
@@ -907,7 +850,7 @@ impl Producer {
                                 BatchData::Building(b) => v.size_in(b, r),
                                 BatchData::Sealed(_) => usize::MAX / 2,
                             };
-                            if open.gen == gen && self.fits(open, size) {
+                            if open.gen == gen && PartitionBuffer::fits(open, size, &self.pool) {
                                 return Ok((pi, true));
                             }
                         }
@@ -934,141 +877,15 @@ impl Producer {
         v: Val<'_>,
         now: impl Now,
     ) -> Result<(), AppendError> {
-        let limit = self.batch_limit;
-        let max_n = self.config.batch_num_messages;
-        // The open batch, if the record fits: the size is computed once, by
-        // the append that checks it against the room left.
-        if let Some(open) = self.parts[pi].open.as_mut() {
-            let mut added = None;
-            if let BatchData::Building(b) = &mut open.data {
-                if (open.count as usize) < max_n && open.bytes <= limit {
-                    // `open.bytes` is the builder's length.
-                    let max_len = b.len() + (limit - open.bytes);
-                    added = v.append_within(b, max_len, r)?;
-                }
-            }
-            match added {
-                Some(size) => {
-                    open.ids.push(id);
-                    open.count += 1;
-                    open.bytes += size;
-                    self.buffered += size;
-                    if open.bytes >= limit || open.count as usize >= max_n {
-                        self.close_open(pi);
-                    }
-                    return Ok(());
-                }
-                None => self.close_open(pi),
-            }
-        }
-        let uid = self.next_uid;
-        self.next_uid += 1;
-        let part = &mut self.parts[pi];
-        part.gen += 1;
-        let capacity = initial_batch_capacity(self.batch_limit, part.last_batch_bytes);
-        let mut builder = match self.spare_buffers.pop() {
-            Some(mut buf) => {
-                self.spare_bytes -= buf.capacity();
-                // Empty: growing it copies nothing.
-                buf.reserve(capacity);
-                BatchBuilder::new(buf)
-            }
-            None => BatchBuilder::with_capacity(capacity),
-        };
-        builder.set_attributes(Default::default());
-        // A compressed batch is checksummed over its compressed bytes.
-        builder.set_running_crc(self.compressor.codec() == Compression::None);
-        // A new batch takes any record up to the largest batch (which the
-        // caller's estimate already checked). An empty batch is never left
-        // behind: on an error the builder is dropped.
-        let size = match v.append_within(&mut builder, self.max_batch, r)? {
-            Some(size) => size,
-            None => {
-                return Err(AppendError::RecordTooLarge {
-                    size: v.size_in(&builder, r) + BATCH_HEADER_LEN,
-                    max: self.max_batch,
-                })
-            }
-        };
-        let now = now.now();
-        part.open = Some(Batch {
-            uid,
-            data: BatchData::Building(builder),
-            ids: {
-                let mut ids = Vec::with_capacity(part.last_batch_count.clamp(1, 1 << 16));
-                ids.push(id);
-                ids
-            },
-            count: 1,
-            bytes: BATCH_HEADER_LEN + size,
-            created: now,
-            linger_until: now + self.config.linger,
-            gen: part.gen,
-            identity: None,
-            base_seq: -1,
-            in_flight: None,
-            sends: 0,
-            not_before: None,
-            in_doubt: false,
-            ever_in_doubt: false,
-            last_error: None,
-        });
-        self.buffered += BATCH_HEADER_LEN + size;
-        if BATCH_HEADER_LEN + size >= limit || 1 >= max_n {
-            self.close_open(pi);
-        }
+        self.buffered += self.parts[pi].append(id, r, v, now, &mut self.pool)?;
         Ok(())
     }
 
-    fn close_open(&mut self, pi: usize) {
-        let part = &mut self.parts[pi];
-        if let Some(b) = part.open.take() {
-            part.last_batch_bytes = b.bytes;
-            part.last_batch_count = b.count as usize;
-            if b.count > 0 {
-                part.queue.push_back(b);
-            } else {
-                self.buffered -= b.bytes;
-            }
-        }
-    }
-
-    /// Seals the batch at `qi` if it is still being built: the base sequence
-    /// is assigned here, and from now on the bytes never change (except
-    /// through a re-stamp after a new producer id or epoch).
+    /// Seals the batch at `qi` of partition `pi` (see
+    /// [`PartitionBuffer::seal`]).
     fn seal(&mut self, pi: usize, qi: usize) {
-        let idempotent = self.id.enabled();
-        let (pid, epoch) = self.id.identity();
-        let part = &mut self.parts[pi];
-        let next_seq = part.next_seq;
-        let Some(b) = part.queue.get_mut(qi) else {
-            return;
-        };
-        if matches!(b.data, BatchData::Sealed(_)) {
-            return;
-        }
-        let data = std::mem::replace(&mut b.data, BatchData::Sealed(Bytes::new()));
-        let BatchData::Building(builder) = data else {
-            return;
-        };
-        let fields = if idempotent {
-            b.identity = Some((pid, epoch));
-            b.base_seq = next_seq;
-            part.next_seq = increment_sequence(next_seq, b.count);
-            ProducerFields {
-                producer_id: pid,
-                producer_epoch: epoch,
-                base_sequence: next_seq,
-            }
-        } else {
-            ProducerFields::NONE
-        };
-        // Compressed (if configured) here, once: retries re-send these bytes.
-        let sealed = builder.seal_compressed(fields, &mut self.compressor);
-        b.data = BatchData::Sealed(sealed.batch);
-        if sealed.spare.capacity() > 0 {
-            self.keep_spare(sealed.spare);
-        }
+        let identity = self.id.enabled().then(|| self.id.identity());
+        self.parts[pi].seal(qi, identity, &mut self.pool);
     }
 
     // -----------------------------------------------------------------
@@ -1084,15 +901,9 @@ impl Producer {
             return;
         }
         self.expire(now);
-        for pi in 0..self.parts.len() {
-            let close = self.parts[pi]
-                .open
-                .as_ref()
-                .is_some_and(|b| self.flushing || b.linger_until <= now);
-            if close {
-                self.close_open(pi);
-            }
-            for b in self.parts[pi].queue.iter_mut() {
+        for part in &mut self.parts {
+            part.close_lingered(now, self.flushing);
+            for b in part.queue.iter_mut() {
                 passed(&mut b.not_before, now);
             }
         }
@@ -1152,29 +963,19 @@ impl Producer {
             }
         }
         for pi in 0..self.parts.len() {
-            if self.parts[pi]
-                .open
-                .as_ref()
-                .is_some_and(|b| b.created + dt <= now)
-            {
-                if let Some(b) = self.parts[pi].open.take() {
-                    let err = DeliveryError::TimedOut {
-                        last_error: b.last_error,
-                    };
-                    self.finish(pi, b, BatchResult::NotPersisted(err));
-                }
+            if let Some(b) = self.parts[pi].take_expired_open(now, dt) {
+                let err = DeliveryError::TimedOut {
+                    last_error: b.last_error,
+                };
+                self.finish(pi, b, BatchResult::NotPersisted(err));
             }
-            let mut qi = 0;
-            while qi < self.parts[pi].queue.len() {
-                let b = &self.parts[pi].queue[qi];
-                if b.in_flight.is_none() && b.created + dt <= now {
-                    let err = DeliveryError::TimedOut {
-                        last_error: b.last_error,
-                    };
-                    self.remove_failed(pi, qi, err);
-                } else {
-                    qi += 1;
-                }
+            let mut from = 0;
+            while let Some(qi) = self.parts[pi].next_expired(from, now, dt) {
+                let err = DeliveryError::TimedOut {
+                    last_error: self.parts[pi].queue[qi].last_error,
+                };
+                self.remove_failed(pi, qi, err);
+                from = qi;
             }
         }
     }
@@ -1410,24 +1211,12 @@ impl Producer {
     }
 
     fn find_in_flight(&self, pi: usize, uid: u64, conn: ConnId) -> Option<usize> {
-        self.parts
-            .get(pi)?
-            .queue
-            .iter()
-            .position(|b| b.uid == uid && b.in_flight == Some(conn))
+        self.parts.get(pi)?.find_in_flight(uid, conn)
     }
 
     /// Marks the batch at `qi` as no longer in flight.
     fn land(&mut self, pi: usize, qi: usize) {
-        let part = &mut self.parts[pi];
-        let b = &mut part.queue[qi];
-        if b.in_flight.take().is_some() {
-            self.in_flight_bytes -= b.bytes;
-            part.inflight -= 1;
-            if part.inflight == 0 {
-                part.inflight_conn = None;
-            }
-        }
+        self.in_flight_bytes -= self.parts[pi].land(qi);
     }
 
     // -----------------------------------------------------------------
@@ -1443,110 +1232,34 @@ impl Producer {
             ids: b.ids,
             result,
         }));
-        self.recycle(b.data);
+        self.pool.recycle(b.data);
     }
 
-    /// Keeps a finished batch's buffer to build a later batch in, when
-    /// nothing else holds it any more (the driver has dropped its copy of
-    /// the request): a fresh allocation of a large buffer costs a page fault
-    /// per page touched, more than the records written into it.
-    fn recycle(&mut self, data: BatchData) {
-        if self.spare_buffers.len() >= MAX_SPARE_BUFFERS {
-            return;
-        }
-        let buf = match data {
-            BatchData::Sealed(bytes) => match bytes.try_into_mut() {
-                Ok(buf) => buf,
-                Err(_) => return,
-            },
-            BatchData::Building(_) => return,
-        };
-        if buf.capacity() >= INITIAL_BATCH_CAPACITY {
-            let mut buf = buf;
-            buf.clear();
-            self.keep_spare(buf);
-        }
-    }
-
-    /// Keeps an empty buffer for a later batch, while the spares stay within
-    /// `MAX_SPARE_BUFFERS` and, together, within `buffer.memory`: so a
-    /// producer that has filled its budget once reuses that memory instead
-    /// of faulting in fresh pages, and holds at most twice the budget.
-    fn keep_spare(&mut self, buf: BytesMut) {
-        let cap = buf.capacity();
-        if self.spare_buffers.len() < MAX_SPARE_BUFFERS
-            && self.spare_bytes + cap <= self.config.buffer_memory
-        {
-            self.spare_bytes += cap;
-            self.spare_buffers.push(buf);
-        }
-    }
-
-    /// Removes a batch that will not be written (or whose fate is unknown),
-    /// and keeps the idempotence state consistent: its sequence numbers
-    /// leave a gap, closed by a rewind when nothing follows it, else by a
-    /// drain and a new epoch.
+    /// Removes a batch that will not be written (or whose fate is unknown)
+    /// and reports it; a sequence gap it leaves is closed by a rewind or,
+    /// when something may follow it, a drain and a new epoch.
     fn remove_failed(&mut self, pi: usize, qi: usize, err: DeliveryError) {
-        let Some(b) = self.parts[pi].queue.remove(qi) else {
+        let (idempotent, current) = (self.id.enabled(), self.id.identity());
+        let Some((b, reset)) = self.parts[pi].take_failed(qi, idempotent, current) else {
             return;
         };
-        let current = self.id.identity();
+        if reset {
+            self.start_reset(true);
+        }
         let result = if b.in_doubt {
             BatchResult::PossiblyPersisted(err)
         } else {
             BatchResult::NotPersisted(err)
         };
-        if self.id.enabled() {
-            if let Some(identity) = b.identity {
-                let part = &mut self.parts[pi];
-                let later = part
-                    .queue
-                    .iter()
-                    .skip(qi)
-                    .any(|x| x.identity == Some(identity));
-                if !b.in_doubt {
-                    // Later batches cannot have been written past the gap.
-                    for x in part.queue.iter_mut().skip(qi) {
-                        if x.identity == Some(identity) {
-                            x.in_doubt = false;
-                        }
-                    }
-                }
-                if b.in_doubt || later {
-                    self.start_reset(true);
-                } else if identity == current {
-                    part.next_seq = b.base_seq;
-                }
-            }
-        }
         self.finish(pi, b, result);
     }
 
     fn succeed(&mut self, pi: usize, qi: usize, base_offset: i64) {
-        let idempotent = self.id.enabled();
-        let Some(b) = self.parts[pi].queue.remove(qi) else {
+        let Some((b, proven)) = self.parts[pi].take_succeeded(qi, self.id.enabled()) else {
             return;
         };
-        if idempotent && b.identity.is_some() {
-            let part = &mut self.parts[pi];
-            part.next_ack_seq = increment_sequence(b.base_seq, b.count);
-            // The broker accepted this batch's sequence, so earlier batches
-            // of the same identity left in doubt were written.
-            let mut proven = Vec::new();
-            let mut i = 0;
-            while i < part.queue.len().min(qi) {
-                let x = &part.queue[i];
-                if x.identity == b.identity && x.in_flight.is_none() && x.in_doubt {
-                    if let Some(x) = part.queue.remove(i) {
-                        proven.push(x);
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            for x in proven {
-                self.finish(pi, x, BatchResult::Persisted { base_offset: -1 });
-            }
+        for x in proven {
+            self.finish(pi, x, BatchResult::Persisted { base_offset: -1 });
         }
         self.finish(pi, b, BatchResult::Persisted { base_offset });
     }
@@ -1566,43 +1279,12 @@ impl Producer {
         });
     }
 
-    /// A new producer id or epoch: sequences restart at 0 in every
-    /// partition, and sealed batches are re-stamped in order.
+    /// A new producer id or epoch: every partition re-stamps its sealed
+    /// batches; those in doubt fail (possibly persisted).
     fn restamp_all(&mut self) {
-        let (pid, epoch) = self.id.identity();
+        let identity = self.id.identity();
         for pi in 0..self.parts.len() {
-            let part = &mut self.parts[pi];
-            part.next_seq = 0;
-            part.next_ack_seq = 0;
-            let mut failed = Vec::new();
-            let mut qi = 0;
-            while qi < part.queue.len() {
-                let b = &mut part.queue[qi];
-                if b.in_doubt {
-                    // Never re-send a batch that may be in the log under a new
-                    // identity: the broker could not deduplicate it.
-                    if let Some(b) = part.queue.remove(qi) {
-                        failed.push(b);
-                    }
-                    continue;
-                }
-                b.ever_in_doubt = false;
-                if let BatchData::Sealed(bytes) = &b.data {
-                    let fields = ProducerFields {
-                        producer_id: pid,
-                        producer_epoch: epoch,
-                        base_sequence: part.next_seq,
-                    };
-                    if let Some(new) = restamp(bytes, fields) {
-                        b.data = BatchData::Sealed(new);
-                        b.identity = Some((pid, epoch));
-                        b.base_seq = part.next_seq;
-                        part.next_seq = increment_sequence(part.next_seq, b.count);
-                    }
-                }
-                qi += 1;
-            }
-            for b in failed {
+            for b in self.parts[pi].restamp(identity) {
                 let err = DeliveryError::TimedOut {
                     last_error: b.last_error,
                 };
@@ -1642,8 +1324,7 @@ impl Producer {
                 };
                 self.finish(pi, b, result);
             }
-            self.parts[pi].inflight = 0;
-            self.parts[pi].inflight_conn = None;
+            self.parts[pi].clear_in_flight();
         }
         self.in_flight_bytes = 0;
         self.events.push_back(Event::Fatal(err));
@@ -1694,29 +1375,7 @@ impl Producer {
     /// The index of the next batch of partition `pi` that may go to `node`
     /// on `cid`, if any.
     fn sendable(&self, pi: usize, node: i32, cid: ConnId) -> Option<usize> {
-        let part = &self.parts[pi];
-        if part.leader != Some(node) {
-            return None;
-        }
-        if part.inflight_conn.is_some_and(|c| c != cid) {
-            // Responses from the old leader first (ordering across sinks).
-            return None;
-        }
-        let qi = part.queue.iter().position(|b| b.in_flight.is_none())?;
-        if part
-            .queue
-            .iter()
-            .skip(qi + 1)
-            .any(|b| b.in_flight.is_some())
-        {
-            // A retry waits for the batches behind it to come back.
-            return None;
-        }
-        let b = &part.queue[qi];
-        if b.not_before.is_some() {
-            return None;
-        }
-        self.id.may_send(b).then_some(qi)
+        self.parts[pi].sendable(node, cid, &self.id)
     }
 
     fn build_produce(&mut self, node: i32, cid: ConnId, now: Instant) -> Option<Transmit> {
@@ -1814,13 +1473,7 @@ impl Producer {
                 c.produce_in_flight += 1;
             }
             for &(pi, qi) in &chosen {
-                let part = &mut self.parts[pi];
-                let b = &mut part.queue[qi];
-                b.in_flight = Some(cid);
-                b.sends += 1;
-                self.in_flight_bytes += b.bytes;
-                part.inflight += 1;
-                part.inflight_conn = Some(cid);
+                self.in_flight_bytes += self.parts[pi].sent(qi, cid);
             }
         } else {
             // acks=0: no response will come; written is all we will know.
@@ -2027,20 +1680,7 @@ impl Producer {
                     }
                     while self.topics[ti].parts.len() < n {
                         let index = self.topics[ti].parts.len() as i32;
-                        self.parts.push(Part {
-                            topic: ti,
-                            index,
-                            leader: None,
-                            open: None,
-                            queue: VecDeque::new(),
-                            next_seq: 0,
-                            next_ack_seq: 0,
-                            inflight: 0,
-                            inflight_conn: None,
-                            gen: 0,
-                            last_batch_bytes: 0,
-                            last_batch_count: 0,
-                        });
+                        self.parts.push(PartitionBuffer::new(ti, index));
                         let pi = self.parts.len() - 1;
                         self.topics[ti].parts.push(pi);
                     }

@@ -1,3 +1,7 @@
+use bytes::BytesMut;
+use kafka_wire::record::Compression;
+
+use super::batch::{initial_batch_capacity, INITIAL_BATCH_CAPACITY};
 use super::idempotence::IdState;
 use super::*;
 
@@ -62,20 +66,9 @@ fn with_topic(p: &mut Producer, topic: &str, n: usize) -> usize {
         },
     );
     for i in 0..n {
-        p.parts.push(Part {
-            topic: ti,
-            index: i as i32,
-            leader: Some(0),
-            open: None,
-            queue: VecDeque::new(),
-            next_seq: 0,
-            next_ack_seq: 0,
-            inflight: 0,
-            inflight_conn: None,
-            gen: 0,
-            last_batch_bytes: 0,
-            last_batch_count: 0,
-        });
+        let mut part = PartitionBuffer::new(ti, i as i32);
+        part.leader = Some(0);
+        p.parts.push(part);
         let pi = p.parts.len() - 1;
         p.topics[ti].parts.push(pi);
     }
@@ -107,7 +100,7 @@ fn compressed_seal_keeps_accounting_and_recycles_the_buffer() {
     for _ in 0..50 {
         p.append(rec("t", Some(b"k"), value), now).unwrap();
     }
-    p.close_open(pi);
+    p.parts[pi].close_open();
     let uncompressed = p.parts[pi].queue[0].bytes;
     let buffered = p.buffered;
     p.seal(pi, 0);
@@ -130,9 +123,9 @@ fn compressed_seal_keeps_accounting_and_recycles_the_buffer() {
         .count();
     assert_eq!(n, 50);
     // The builder's buffer is kept and starts the next batch.
-    assert_eq!(p.spare_buffers.len(), 1);
+    assert_eq!(p.pool.spare_buffers.len(), 1);
     p.append(rec("t", Some(b"k"), value), now).unwrap();
-    assert!(p.spare_buffers.is_empty());
+    assert!(p.pool.spare_buffers.is_empty());
 }
 
 #[test]
@@ -160,7 +153,7 @@ fn the_clock_is_read_when_a_batch_opens_not_per_record() {
     // Linger and delivery timeout run from the batch's first record.
     assert_eq!(p.poll_timeout(), Some(t0 + Duration::from_millis(5)));
     // The next batch reads the clock again.
-    p.close_open(pi);
+    p.parts[pi].close_open();
     at.set(t0 + Duration::from_millis(20));
     p.append(rec("t", Some(b"k"), b"v"), clock).unwrap();
     assert_eq!(reads.get(), 2);
@@ -175,7 +168,7 @@ fn a_finished_batch_buffer_starts_a_later_batch() {
     p.id.state = IdState::Ready;
     let pi = p.topics[ti].parts[0];
     p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
-    p.close_open(pi);
+    p.parts[pi].close_open();
     p.seal(pi, 0);
     let BatchData::Sealed(sent) = &p.parts[pi].queue[0].data else {
         panic!("not sealed");
@@ -183,10 +176,10 @@ fn a_finished_batch_buffer_starts_a_later_batch() {
     // A request still holding the bytes: they are not reused.
     let in_request = sent.clone();
     p.succeed(pi, 0, 0);
-    assert!(p.spare_buffers.is_empty());
+    assert!(p.pool.spare_buffers.is_empty());
     drop(in_request);
     p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
-    p.close_open(pi);
+    p.parts[pi].close_open();
     p.seal(pi, 0);
     let BatchData::Sealed(sent) = &p.parts[pi].queue[0].data else {
         panic!("not sealed");
@@ -195,11 +188,11 @@ fn a_finished_batch_buffer_starts_a_later_batch() {
     let ptr = first.as_ptr();
     drop(first);
     p.succeed(pi, 0, 1);
-    assert_eq!(p.spare_buffers.len(), 1);
-    assert_eq!(p.spare_buffers[0].as_ptr(), ptr, "the same allocation");
-    assert!(p.spare_buffers[0].is_empty());
+    assert_eq!(p.pool.spare_buffers.len(), 1);
+    assert_eq!(p.pool.spare_buffers[0].as_ptr(), ptr, "the same allocation");
+    assert!(p.pool.spare_buffers[0].is_empty());
     p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
-    assert!(p.spare_buffers.is_empty());
+    assert!(p.pool.spare_buffers.is_empty());
     assert_eq!(p.parts[pi].open.as_ref().unwrap().count, 1);
     assert_eq!(p.buffered, p.parts[pi].open.as_ref().unwrap().bytes);
 }
@@ -209,21 +202,23 @@ fn spare_buffers_stay_within_the_memory_budget() {
     let (mut p, _) = producer(&[("buffer.memory", "300000")]);
     // 64 KiB buffers: four fit in 300,000 bytes, the fifth does not.
     for i in 0..6 {
-        p.keep_spare(BytesMut::with_capacity(INITIAL_BATCH_CAPACITY));
-        assert_eq!(p.spare_buffers.len(), (i + 1).min(4));
+        p.pool
+            .keep_spare(BytesMut::with_capacity(INITIAL_BATCH_CAPACITY));
+        assert_eq!(p.pool.spare_buffers.len(), (i + 1).min(4));
     }
-    let held: usize = p.spare_buffers.iter().map(BytesMut::capacity).sum();
-    assert_eq!(p.spare_bytes, held);
+    let held: usize = p.pool.spare_buffers.iter().map(BytesMut::capacity).sum();
+    assert_eq!(p.pool.spare_bytes, held);
     assert!(held <= 300_000);
     // Taking one for a batch gives its room back.
     with_topic(&mut p, "t", 1);
     p.id.state = IdState::Ready;
     p.append(rec("t", Some(b"k"), b"v"), Instant::now).unwrap();
-    assert_eq!(p.spare_buffers.len(), 3);
-    let held: usize = p.spare_buffers.iter().map(BytesMut::capacity).sum();
-    assert_eq!(p.spare_bytes, held);
-    p.keep_spare(BytesMut::with_capacity(INITIAL_BATCH_CAPACITY));
-    assert_eq!(p.spare_buffers.len(), 4);
+    assert_eq!(p.pool.spare_buffers.len(), 3);
+    let held: usize = p.pool.spare_buffers.iter().map(BytesMut::capacity).sum();
+    assert_eq!(p.pool.spare_bytes, held);
+    p.pool
+        .keep_spare(BytesMut::with_capacity(INITIAL_BATCH_CAPACITY));
+    assert_eq!(p.pool.spare_buffers.len(), 4);
 }
 
 #[test]
@@ -236,11 +231,11 @@ fn seal_assigns_wrapping_sequences() {
     for _ in 0..3 {
         p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
     }
-    p.close_open(pi);
+    p.parts[pi].close_open();
     for _ in 0..2 {
         p.append(rec("t", Some(b"k"), b"v"), now).unwrap();
     }
-    p.close_open(pi);
+    p.parts[pi].close_open();
     p.seal(pi, 0);
     p.seal(pi, 1);
     let view = |b: &Batch| match &b.data {
@@ -276,7 +271,7 @@ fn parts_are_appended_as_the_joined_value() {
             }
             .unwrap();
         }
-        p.close_open(pi);
+        p.parts[pi].close_open();
         let buffered = p.buffered;
         p.seal(pi, 0);
         let BatchData::Sealed(bytes) = &p.parts[pi].queue[0].data else {
