@@ -5,7 +5,7 @@
 //! A request is answered 200 only when every record it produced (dead
 //! letters included) is persisted. A record the broker or the producer
 //! refuses for good (a partition or topic that does not exist, a record
-//! too large, an authorization failure; see [`refused_kind`]) would fail
+//! too large, an authorization failure; see `refused_kind`) would fail
 //! again on every resend: its event is dead-lettered, listed in `errors`,
 //! and the rest of the request still answered 200. A partition the topic
 //! does not have is first replaced by `default_partition`, when one is
@@ -20,7 +20,7 @@
 //!
 //! Records are sent detached: outcomes come per batch, in the producer's
 //! delivery reports, counted against the requests' delivery-id ranges
-//! ([`crate::settle::Table`]) and against the topics' counters.
+//! (`settle::Table`) and against the topics' counters.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
