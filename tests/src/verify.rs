@@ -37,8 +37,10 @@ pub struct Consumed {
     pub ts: i64,
 }
 
-/// Consumes `topics` from the beginning to the end of every partition
-/// (the end-of-partition event of a fetch, not a watermark read before).
+/// Consumes `topics` from the beginning to the end of every partition: to
+/// librdkafka's end-of-partition event, then until a quiet period passes
+/// without a record (records a broker serves past the watermark it
+/// reports come after that event), never to a watermark read before.
 pub fn consume(bootstrap: &str, topics: &[&str]) -> Vec<Consumed> {
     deps::ensure_python();
     let script = deps::workspace_root().join("tests/py/verify.py");
