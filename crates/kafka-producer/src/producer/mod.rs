@@ -1,28 +1,30 @@
 //! The producer state machine; see [`Producer`].
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_wire::compression::Compressor;
 use kafka_wire::frame::{decode_response_lenient, encode_request_vectored, LenientResponse};
 use kafka_wire::header::ResponseHeader;
+use kafka_wire::messages::api_versions;
 use kafka_wire::messages::api_versions::ApiVersionsRequest;
 use kafka_wire::messages::init_producer_id::InitProducerIdRequest;
 use kafka_wire::messages::metadata::{MetadataRequest, MetadataRequestTopic, MetadataResponse};
 use kafka_wire::messages::produce::{
     PartitionProduceData, ProduceRequest, ProduceResponse, TopicProduceData,
 };
-use kafka_wire::messages::{api_versions, init_producer_id, metadata, produce};
 use kafka_wire::record::{HeaderRef, BATCH_HEADER_LEN};
 use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
 
 mod batch;
+mod broker;
 mod idempotence;
 mod partition;
 mod pool;
 
 use self::batch::{estimate, Batch, BatchData, Val};
+use self::broker::{choose_versions, Brokers, ConnState, InFlight, Kind};
 use self::idempotence::{IdAnswer, Idempotence};
 use self::partition::PartitionBuffer;
 use self::pool::BatchPool;
@@ -34,8 +36,6 @@ use crate::{
     RecordRef, Transmit,
 };
 
-/// Produce versions above 12 name topics by id; this producer names them.
-const PRODUCE_MAX_VERSION: i16 = 12;
 /// Bytes reserved in a request for everything but the batches.
 const REQUEST_OVERHEAD: usize = 256;
 /// Per-topic and per-partition bytes of a Produce request around a batch.
@@ -136,83 +136,6 @@ struct Topic {
     modulus: Modulus,
 }
 
-#[derive(Debug)]
-struct Node {
-    host: String,
-    port: u16,
-    /// The ApiVersions version to open the next connection with: lowered
-    /// when the broker cannot answer a higher one.
-    api_versions_version: i16,
-    conn: Option<ConnId>,
-    failures: u32,
-    retry_at: Option<Instant>,
-    parts: Vec<usize>,
-    rr_start: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ConnState {
-    Connecting,
-    Negotiating { sent: bool },
-    Ready,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Versions {
-    produce: i16,
-    metadata: i16,
-    init_producer_id: Option<i16>,
-}
-
-#[derive(Debug)]
-struct Conn {
-    node: i32,
-    state: ConnState,
-    api_version: i16,
-    versions: Versions,
-    next_corr: i32,
-    in_flight: VecDeque<InFlight>,
-    produce_in_flight: usize,
-    produce_ok: bool,
-}
-
-#[derive(Debug)]
-struct InFlight {
-    corr: i32,
-    deadline: Instant,
-    kind: Kind,
-}
-
-#[derive(Debug)]
-enum Kind {
-    ApiVersions {
-        version: i16,
-    },
-    Metadata {
-        version: i16,
-    },
-    InitProducerId {
-        version: i16,
-        bump: bool,
-    },
-    Produce {
-        version: i16,
-        batches: Vec<(usize, u64)>,
-    },
-}
-
-impl Kind {
-    /// The API key and version of the request.
-    fn api(&self) -> (i16, i16) {
-        match *self {
-            Kind::ApiVersions { version } => (api_versions::API_KEY, version),
-            Kind::Metadata { version } => (metadata::API_KEY, version),
-            Kind::InitProducerId { version, .. } => (init_producer_id::API_KEY, version),
-            Kind::Produce { version, .. } => (produce::API_KEY, version),
-        }
-    }
-}
-
 /// A sans-IO, idempotent, batching Kafka producer.
 ///
 /// # Call order
@@ -256,19 +179,14 @@ pub struct Producer {
     /// name is cheaper than hashing it.
     last_topic: usize,
     parts: Vec<PartitionBuffer>,
-    nodes: BTreeMap<i32, Node>,
-    conns: BTreeMap<ConnId, Conn>,
-    next_conn: u64,
+    /// The brokers, their connections and requests in flight.
+    brokers: Brokers,
     next_delivery: u64,
-    connects: VecDeque<ConnectRequest>,
-    closes: VecDeque<ConnId>,
     events: VecDeque<Event>,
     metadata_wanted: bool,
     metadata_in_flight: bool,
     metadata_hold: Option<Instant>,
     metadata_refresh_at: Option<Instant>,
-    control_cursor: usize,
-    node_cursor: usize,
     id: Idempotence,
     buffered: usize,
     in_flight_bytes: usize,
@@ -282,24 +200,6 @@ impl Producer {
         config.validate()?;
         let max_batch = config.message_max_bytes.saturating_sub(REQUEST_OVERHEAD);
         let batch_limit = config.batch_size.min(max_batch).max(BATCH_HEADER_LEN + 1);
-        let mut nodes = BTreeMap::new();
-        for (i, b) in config.bootstrap_servers.iter().enumerate() {
-            // Bootstrap brokers get negative ids (as in librdkafka), ascending
-            // in list order so they are tried in turn.
-            nodes.insert(
-                i32::MIN + i as i32,
-                Node {
-                    host: b.host.clone(),
-                    port: b.port,
-                    api_versions_version: api_versions::MAX_VERSION,
-                    conn: None,
-                    failures: 0,
-                    retry_at: None,
-                    parts: Vec::new(),
-                    rr_start: 0,
-                },
-            );
-        }
         let compressor =
             Compressor::new(config.compression, config.compression_level).map_err(|e| {
                 crate::ConfigError::InvalidValue {
@@ -308,6 +208,7 @@ impl Producer {
                 }
             })?;
         let id = Idempotence::new(config.enable_idempotence);
+        let brokers = Brokers::new(&config.bootstrap_servers);
         let mut p = Self {
             client_id: ByteStr::from(config.client_id.clone()),
             rng: Rng::new(config.rng_seed),
@@ -324,19 +225,13 @@ impl Producer {
             topic_index: HashMap::new(),
             last_topic: usize::MAX,
             parts: Vec::new(),
-            nodes,
-            conns: BTreeMap::new(),
-            next_conn: 0,
+            brokers,
             next_delivery: 0,
-            connects: VecDeque::new(),
-            closes: VecDeque::new(),
             events: VecDeque::new(),
             metadata_wanted: true,
             metadata_in_flight: false,
             metadata_hold: None,
             metadata_refresh_at: None,
-            control_cursor: 0,
-            node_cursor: 0,
             id,
             buffered: 0,
             in_flight_bytes: 0,
@@ -450,7 +345,7 @@ impl Producer {
 
     /// A connection asked for by [`Self::poll_connect`] is established.
     pub fn handle_connected(&mut self, conn: ConnId, now: Instant) {
-        if let Some(c) = self.conns.get_mut(&conn) {
+        if let Some(c) = self.brokers.conns.get_mut(&conn) {
             if c.state == ConnState::Connecting {
                 c.state = ConnState::Negotiating { sent: false };
             }
@@ -469,7 +364,7 @@ impl Producer {
         if self.fatal.is_some() {
             return;
         }
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.brokers.conns.get_mut(&conn) else {
             return;
         };
         let node = c.node;
@@ -505,7 +400,7 @@ impl Producer {
             Ok(trailing) => {
                 if trailing > 0 {
                     self.events.push_back(Event::TrailingBytes {
-                        broker: self.broker_name(node),
+                        broker: self.brokers.name(node),
                         api_key: api.0,
                         version: api.1,
                         bytes: trailing,
@@ -514,14 +409,12 @@ impl Producer {
                 // A broker is healthy once it answers more than ApiVersions:
                 // until then its reconnect backoff keeps growing.
                 if api.0 != api_versions::API_KEY {
-                    if let Some(n) = self.nodes.get_mut(&node) {
-                        n.failures = 0;
-                    }
+                    self.brokers.healthy(node);
                 }
             }
             Err(error) => {
                 // Put it back so the disconnect accounts for it.
-                if let Some(c) = self.conns.get_mut(&conn) {
+                if let Some(c) = self.brokers.conns.get_mut(&conn) {
                     c.in_flight.push_front(inflight);
                 }
                 return self.bad_response(conn, api, error, now);
@@ -561,7 +454,7 @@ impl Producer {
         if self.fatal.is_some() {
             return;
         }
-        let Some(node) = self.conns.get(&conn).map(|c| c.node) else {
+        let Some(node) = self.brokers.conns.get(&conn).map(|c| c.node) else {
             // Already given up on (`poll_close`): nothing waits on it.
             return;
         };
@@ -588,14 +481,14 @@ impl Producer {
 
     /// A connection to open.
     pub fn poll_connect(&mut self) -> Option<ConnectRequest> {
-        self.connects.pop_front()
+        self.brokers.poll_connect()
     }
 
     /// A connection the producer gave up on (bad frame, correlation
     /// mismatch, request timeout): close it. Its requests are already
     /// accounted for; a later `handle_disconnected` for it is ignored.
     pub fn poll_close(&mut self) -> Option<ConnId> {
-        self.closes.pop_front()
+        self.brokers.poll_close()
     }
 
     /// The next request frame to write, if any.
@@ -605,15 +498,7 @@ impl Producer {
             return None;
         }
         // 1. ApiVersions on new connections.
-        let negotiating = self
-            .conns
-            .iter()
-            .find(|(_, c)| c.state == ConnState::Negotiating { sent: false })
-            .map(|(id, c)| (*id, c.api_version));
-        if let Some((cid, version)) = negotiating {
-            if let Some(c) = self.conns.get_mut(&cid) {
-                c.state = ConnState::Negotiating { sent: true };
-            }
+        if let Some((cid, version)) = self.brokers.next_negotiation() {
             let body = ApiVersionsRequest {
                 client_software_name: ByteStr::from_static("kafka-producer"),
                 client_software_version: ByteStr::from_static(env!("CARGO_PKG_VERSION")),
@@ -631,7 +516,7 @@ impl Producer {
         // 2. Metadata.
         if self.metadata_wanted && !self.metadata_in_flight && self.metadata_hold.is_none() {
             if let Some(cid) = self.ready_conn() {
-                let version = self.conns[&cid].versions.metadata;
+                let version = self.brokers.conns[&cid].versions.metadata;
                 let body = MetadataRequest {
                     topics: Some(
                         self.topics
@@ -654,7 +539,7 @@ impl Producer {
         // 3. InitProducerId.
         if self.id.wants_id() {
             if let Some(cid) = self.ready_conn() {
-                if let Some(version) = self.conns[&cid].versions.init_producer_id {
+                if let Some(version) = self.brokers.conns[&cid].versions.init_producer_id {
                     if let Some((body, bump)) = self.id.request(version) {
                         let kind = Kind::InitProducerId { version, bump };
                         return self.send(cid, &body, version, kind, now, true);
@@ -663,23 +548,15 @@ impl Producer {
             }
         }
         // 4. Produce, one sink per broker, rotating across brokers.
-        let ready: Vec<(i32, ConnId)> = self
-            .nodes
-            .iter()
-            .filter(|(id, _)| **id >= 0)
-            .filter_map(|(id, n)| {
-                let c = n.conn?;
-                (self.conns.get(&c)?.state == ConnState::Ready).then_some((*id, c))
-            })
-            .collect();
+        let ready = self.brokers.ready_sinks();
         if ready.is_empty() {
             return None;
         }
-        let start = self.node_cursor % ready.len();
+        let start = self.brokers.node_cursor % ready.len();
         for k in 0..ready.len() {
             let (node, cid) = ready[(start + k) % ready.len()];
             if let Some(t) = self.build_produce(node, cid, now) {
-                self.node_cursor = (start + k + 1) % ready.len();
+                self.brokers.node_cursor = (start + k + 1) % ready.len();
                 return Some(t);
             }
         }
@@ -704,15 +581,8 @@ impl Producer {
                 min_time(&mut t, p);
             }
         }
-        for c in self.conns.values() {
-            if let Some(f) = c.in_flight.front() {
-                min_time(&mut t, f.deadline);
-            }
-        }
-        for n in self.nodes.values() {
-            if let Some(r) = n.retry_at {
-                min_time(&mut t, r);
-            }
+        if let Some(b) = self.brokers.timer() {
+            min_time(&mut t, b);
         }
         for x in [
             self.metadata_hold,
@@ -912,9 +782,7 @@ impl Producer {
             self.metadata_wanted = true;
         }
         self.id.tick(now);
-        for n in self.nodes.values_mut() {
-            passed(&mut n.retry_at, now);
-        }
+        self.brokers.tick(now);
         self.check_drained();
         self.plan_connections();
         if self.flushing && self.is_idle() {
@@ -923,13 +791,7 @@ impl Producer {
     }
 
     fn check_request_timeouts(&mut self, now: Instant) {
-        let late: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.in_flight.front().is_some_and(|f| f.deadline <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        for cid in late {
+        for cid in self.brokers.late(now) {
             self.break_conn_quiet(cid, now);
         }
     }
@@ -989,6 +851,7 @@ impl Producer {
         // Records without a leader wait for metadata, from any connection:
         // they fail when no other connection is set up.
         let control = self
+            .brokers
             .conns
             .values()
             .all(|c| c.state == ConnState::Connecting);
@@ -1038,87 +901,16 @@ impl Producer {
         }
         let control_needed =
             (self.metadata_wanted && !self.metadata_in_flight) || self.id.wants_id();
-        let any_ready = self.conns.values().any(|c| c.state == ConnState::Ready);
-        let any_pending = self.conns.values().any(|c| c.state != ConnState::Ready);
-        if control_needed && !any_ready && !any_pending {
-            if let Some(node) = self.control_candidate() {
-                self.connect(node);
-            }
+        if control_needed {
+            self.brokers.connect_control();
         }
-        let wanted: Vec<i32> = self
-            .nodes
-            .iter()
-            .filter(|(id, n)| {
-                **id >= 0
-                    && n.conn.is_none()
-                    && n.retry_at.is_none()
-                    && n.parts
-                        .iter()
-                        .any(|&pi| self.parts[pi].has_data() && self.parts[pi].leader == Some(**id))
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for node in wanted {
-            self.connect(node);
-        }
-    }
-
-    fn control_candidate(&mut self) -> Option<i32> {
-        let free = |want_known: bool| -> Vec<i32> {
-            self.nodes
-                .iter()
-                .filter(|(id, n)| {
-                    (**id >= 0) == want_known && n.conn.is_none() && n.retry_at.is_none()
-                })
-                .map(|(id, _)| *id)
-                .collect()
-        };
-        let mut list = free(true);
-        if list.is_empty() {
-            list = free(false);
-        }
-        if list.is_empty() {
-            return None;
-        }
-        let pick = list[self.control_cursor % list.len()];
-        self.control_cursor = self.control_cursor.wrapping_add(1);
-        Some(pick)
-    }
-
-    fn connect(&mut self, node: i32) {
-        let Some(n) = self.nodes.get_mut(&node) else {
-            return;
-        };
-        let api_version = n.api_versions_version;
-        let conn = ConnId(self.next_conn);
-        self.next_conn += 1;
-        n.conn = Some(conn);
-        self.connects.push_back(ConnectRequest {
-            conn,
-            host: n.host.clone(),
-            port: n.port,
-        });
-        self.conns.insert(
-            conn,
-            Conn {
-                node,
-                state: ConnState::Connecting,
-                api_version,
-                versions: Versions::default(),
-                next_corr: 1,
-                in_flight: VecDeque::new(),
-                produce_in_flight: 0,
-                produce_ok: false,
-            },
-        );
+        let parts = &self.parts;
+        self.brokers
+            .connect_leaders(|pi, node| parts[pi].has_data() && parts[pi].leader == Some(node));
     }
 
     fn ready_conn(&self) -> Option<ConnId> {
-        self.conns
-            .iter()
-            .filter(|(_, c)| c.state == ConnState::Ready)
-            .min_by_key(|(_, c)| c.in_flight.len())
-            .map(|(id, _)| *id)
+        self.brokers.ready_conn()
     }
 
     fn break_conn(&mut self, conn: ConnId, now: Instant) {
@@ -1129,8 +921,8 @@ impl Producer {
     /// A response on `conn` (to a request of `api`: key and version) could
     /// not be used: reports it and breaks the connection.
     fn bad_response(&mut self, conn: ConnId, api: (i16, i16), error: String, now: Instant) {
-        let broker = match self.conns.get(&conn) {
-            Some(c) => self.broker_name(c.node),
+        let broker = match self.brokers.conns.get(&conn) {
+            Some(c) => self.brokers.name(c.node),
             None => return,
         };
         self.events.push_back(Event::BadResponse(BadResponse {
@@ -1142,38 +934,19 @@ impl Producer {
         self.break_conn(conn, now);
     }
 
-    /// A node as `host:port`.
-    fn broker_name(&self, node: i32) -> String {
-        self.nodes.get(&node).map_or_else(
-            || format!("node {node}"),
-            |n| format!("{}:{}", n.host, n.port),
-        )
-    }
-
     fn break_conn_quiet(&mut self, conn: ConnId, now: Instant) {
-        if self.conns.contains_key(&conn) {
-            self.closes.push_back(conn);
-            self.drop_conn(conn, now);
-        }
+        self.brokers.close(conn);
+        self.drop_conn(conn, now);
     }
 
     fn drop_conn(&mut self, conn: ConnId, now: Instant) {
-        let Some(c) = self.conns.remove(&conn) else {
+        let reconnect = (
+            self.config.reconnect_backoff,
+            self.config.reconnect_backoff_max,
+        );
+        let Some(c) = self.brokers.remove(conn, now, reconnect) else {
             return;
         };
-        if let Some(n) = self.nodes.get_mut(&c.node) {
-            if n.conn == Some(conn) {
-                n.conn = None;
-            }
-            n.failures += 1;
-            n.retry_at = Some(
-                now + backoff(
-                    self.config.reconnect_backoff,
-                    self.config.reconnect_backoff_max,
-                    n.failures,
-                ),
-            );
-        }
         let mut had_produce = false;
         for f in c.in_flight {
             match f.kind {
@@ -1269,7 +1042,7 @@ impl Producer {
     }
 
     fn check_drained(&mut self) {
-        let in_flight = self.conns.values().any(|c| c.produce_in_flight > 0);
+        let in_flight = self.brokers.conns.values().any(|c| c.produce_in_flight > 0);
         let current = Some(self.id.identity());
         let parts = &self.parts;
         self.id.check_drained(in_flight, || {
@@ -1345,17 +1118,17 @@ impl Producer {
     ) -> Option<Transmit> {
         let threshold = VectoredSink::DEFAULT_THRESHOLD;
         let deadline = now + self.config.request_timeout;
-        let c = self.conns.get_mut(&cid)?;
-        let corr = c.next_corr;
-        c.next_corr = c.next_corr.wrapping_add(1) & i32::MAX;
+        let corr = self.brokers.next_corr(cid)?;
         match encode_request_vectored(body, version, corr, Some(&self.client_id), threshold) {
             Ok(chunks) => {
                 if expect_response {
-                    c.in_flight.push_back(InFlight {
-                        corr,
-                        deadline,
-                        kind,
-                    });
+                    if let Some(c) = self.brokers.conns.get_mut(&cid) {
+                        c.in_flight.push_back(InFlight {
+                            corr,
+                            deadline,
+                            kind,
+                        });
+                    }
                 }
                 Some(Transmit { conn: cid, chunks })
             }
@@ -1380,22 +1153,14 @@ impl Producer {
 
     fn build_produce(&mut self, node: i32, cid: ConnId, now: Instant) -> Option<Transmit> {
         let acks = self.config.acks;
-        {
-            let c = self.conns.get(&cid)?;
-            let cap = if c.produce_ok {
-                self.config.max_in_flight
-            } else {
-                1
-            };
-            if acks != Acks::None && c.produce_in_flight >= cap {
-                return None;
-            }
+        if acks != Acks::None && !self.brokers.may_produce(cid, self.config.max_in_flight) {
+            return None;
         }
-        let parts = self.nodes.get(&node)?.parts.clone();
+        let parts = self.brokers.nodes.get(&node)?.parts.clone();
         if parts.is_empty() {
             return None;
         }
-        let start = self.nodes.get(&node)?.rr_start % parts.len();
+        let start = self.brokers.nodes.get(&node)?.rr_start % parts.len();
         let mut chosen: Vec<(usize, usize)> = Vec::new();
         let mut size = REQUEST_OVERHEAD;
         for k in 0..parts.len() {
@@ -1419,7 +1184,7 @@ impl Producer {
         if chosen.is_empty() {
             return None;
         }
-        if let Some(n) = self.nodes.get_mut(&node) {
+        if let Some(n) = self.brokers.nodes.get_mut(&node) {
             n.rr_start = (start + 1) % parts.len();
         }
         let mut topic_data: Vec<(usize, TopicProduceData)> = Vec::new();
@@ -1448,7 +1213,7 @@ impl Producer {
             }
             batches.push((pi, b.uid));
         }
-        let version = self.conns.get(&cid)?.versions.produce;
+        let version = self.brokers.conns.get(&cid)?.versions.produce;
         let body = ProduceRequest {
             transactional_id: None,
             acks: acks.wire(),
@@ -1469,7 +1234,7 @@ impl Producer {
             expect,
         )?;
         if expect {
-            if let Some(c) = self.conns.get_mut(&cid) {
+            if let Some(c) = self.brokers.conns.get_mut(&cid) {
                 c.produce_in_flight += 1;
             }
             for &(pi, qi) in &chosen {
@@ -1540,45 +1305,22 @@ impl Producer {
         if code.is_error() {
             return Err(format!("error {code}"));
         }
-        let pick = |key: i16, min: i16, max: i16| -> Option<i16> {
-            let (lo, hi) = resp.range(key)?;
-            let v = hi.min(max);
-            (v >= lo.max(min)).then_some(v)
+        let versions = match choose_versions(&resp, self.id.enabled()) {
+            Ok(v) => v,
+            Err(api_key) => {
+                self.set_fatal(FatalError::NoCommonVersion { api_key });
+                return Ok(trailing);
+            }
         };
-        let produce = pick(produce::API_KEY, produce::MIN_VERSION, PRODUCE_MAX_VERSION);
-        let meta = pick(
-            metadata::API_KEY,
-            metadata::MIN_VERSION,
-            metadata::MAX_VERSION,
-        );
-        let init = pick(
-            init_producer_id::API_KEY,
-            init_producer_id::MIN_VERSION,
-            init_producer_id::MAX_VERSION,
-        );
-        let missing = match (produce, meta) {
-            (None, _) => Some(produce::API_KEY),
-            (_, None) => Some(metadata::API_KEY),
-            _ if self.id.enabled() && init.is_none() => Some(init_producer_id::API_KEY),
-            _ => None,
-        };
-        if let Some(api_key) = missing {
-            self.set_fatal(FatalError::NoCommonVersion { api_key });
-            return Ok(trailing);
-        }
         let node = {
-            let Some(c) = self.conns.get_mut(&cid) else {
+            let Some(c) = self.brokers.conns.get_mut(&cid) else {
                 return Ok(trailing);
             };
-            c.versions = Versions {
-                produce: produce.unwrap_or(produce::MIN_VERSION),
-                metadata: meta.unwrap_or(0),
-                init_producer_id: init,
-            };
+            c.versions = versions;
             c.state = ConnState::Ready;
             c.node
         };
-        if let Some(n) = self.nodes.get_mut(&node) {
+        if let Some(n) = self.brokers.nodes.get_mut(&node) {
             // The next connection opens with the version that worked, or the
             // broker's own highest if it named one.
             n.api_versions_version = resp
@@ -1593,12 +1335,12 @@ impl Producer {
     /// Sends ApiVersions again on `cid`, at `version`; the broker's next
     /// connection starts there too.
     fn ask_api_versions_again(&mut self, cid: ConnId, version: i16) {
-        let Some(c) = self.conns.get_mut(&cid) else {
+        let Some(c) = self.brokers.conns.get_mut(&cid) else {
             return;
         };
         c.api_version = version;
         c.state = ConnState::Negotiating { sent: false };
-        if let Some(n) = self.nodes.get_mut(&c.node) {
+        if let Some(n) = self.brokers.nodes.get_mut(&c.node) {
             n.api_versions_version = version;
         }
     }
@@ -1624,31 +1366,7 @@ impl Producer {
             }
             return Ok(trailing);
         }
-        for b in &resp.brokers {
-            let Ok(port) = u16::try_from(b.port) else {
-                continue;
-            };
-            if b.node_id < 0 {
-                continue;
-            }
-            let host = b.host.as_str().to_owned();
-            self.nodes
-                .entry(b.node_id)
-                .and_modify(|n| {
-                    n.host.clone_from(&host);
-                    n.port = port;
-                })
-                .or_insert(Node {
-                    host,
-                    port,
-                    api_versions_version: api_versions::MAX_VERSION,
-                    conn: None,
-                    failures: 0,
-                    retry_at: None,
-                    parts: Vec::new(),
-                    rr_start: 0,
-                });
-        }
+        self.brokers.update(&resp.brokers);
         let mut retry_soon = false;
         let mut retry_later = false;
         let mut ready_topics = Vec::new();
@@ -1669,8 +1387,9 @@ impl Producer {
                         else {
                             continue;
                         };
-                        let leader = (p.leader_id >= 0 && self.nodes.contains_key(&p.leader_id))
-                            .then_some(p.leader_id);
+                        let leader = (p.leader_id >= 0
+                            && self.brokers.nodes.contains_key(&p.leader_id))
+                        .then_some(p.leader_id);
                         *slot = Some(leader);
                     }
                     if n == 0 || leaders.iter().any(Option::is_none) {
@@ -1736,14 +1455,8 @@ impl Producer {
         if self.topics.iter().any(|t| t.state == TopicState::Unknown) {
             retry_soon = true;
         }
-        for n in self.nodes.values_mut() {
-            n.parts.clear();
-        }
-        for (pi, p) in self.parts.iter().enumerate() {
-            if let Some(n) = p.leader.and_then(|l| self.nodes.get_mut(&l)) {
-                n.parts.push(pi);
-            }
-        }
+        self.brokers
+            .assign(self.parts.iter().enumerate().map(|(pi, p)| (pi, p.leader)));
         for ti in ready_topics {
             self.drain_pending(ti, now);
         }
@@ -1763,7 +1476,7 @@ impl Producer {
             .filter(|t| t.state == TopicState::Ready)
             .count();
         self.events.push_back(Event::MetadataUpdated {
-            brokers: self.nodes.keys().filter(|id| **id >= 0).count(),
+            brokers: self.brokers.known(),
             topics_ready,
         });
         Ok(trailing)
@@ -1886,7 +1599,7 @@ impl Producer {
             ..
         } = decode_response_lenient::<ProduceRequest>(frame, version).map_err(|e| e.to_string())?;
         let resp: ProduceResponse = resp;
-        if let Some(c) = self.conns.get_mut(&cid) {
+        if let Some(c) = self.brokers.conns.get_mut(&cid) {
             c.produce_in_flight = c.produce_in_flight.saturating_sub(1);
         }
         let mut any_ok = false;
@@ -1913,7 +1626,7 @@ impl Producer {
             }
         }
         if any_ok {
-            if let Some(c) = self.conns.get_mut(&cid) {
+            if let Some(c) = self.brokers.conns.get_mut(&cid) {
                 c.produce_ok = true;
             }
         }

@@ -52,19 +52,9 @@ fn producer(props: &[(&str, &str)]) -> (Producer, Instant) {
 /// a broker, for tests of accumulation and sealing.
 fn with_topic(p: &mut Producer, topic: &str, n: usize) -> usize {
     let ti = p.intern(topic);
-    p.nodes.insert(
-        0,
-        Node {
-            host: "h".into(),
-            port: 1,
-            api_versions_version: api_versions::MAX_VERSION,
-            conn: None,
-            failures: 0,
-            retry_at: None,
-            parts: Vec::new(),
-            rr_start: 0,
-        },
-    );
+    p.brokers
+        .nodes
+        .insert(0, super::broker::Broker::new("h".into(), 1));
     for i in 0..n {
         let mut part = PartitionBuffer::new(ti, i as i32);
         part.leader = Some(0);
