@@ -1,6 +1,6 @@
 //! The producer state machine; see [`Producer`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use kafka_wire::header::ResponseHeader;
 use kafka_wire::messages::api_versions;
 use kafka_wire::messages::api_versions::ApiVersionsRequest;
 use kafka_wire::messages::init_producer_id::InitProducerIdRequest;
-use kafka_wire::messages::metadata::{MetadataRequest, MetadataRequestTopic, MetadataResponse};
+use kafka_wire::messages::metadata::{MetadataRequest, MetadataResponse};
 use kafka_wire::messages::produce::{
     PartitionProduceData, ProduceRequest, ProduceResponse, TopicProduceData,
 };
@@ -20,12 +20,14 @@ use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
 mod batch;
 mod broker;
 mod idempotence;
+mod metadata;
 mod partition;
 mod pool;
 
 use self::batch::{estimate, Batch, BatchData, Val};
 use self::broker::{choose_versions, Brokers, ConnState, InFlight, Kind};
 use self::idempotence::{IdAnswer, Idempotence};
+use self::metadata::{read_topic, PendingRecord, Schedule, TopicAnswer, TopicState, Topics};
 use self::partition::PartitionBuffer;
 use self::pool::BatchPool;
 use crate::config::{Acks, ProducerConfig};
@@ -101,39 +103,24 @@ fn refresh_metadata(code: ErrorCode) -> bool {
     )
 }
 
-#[derive(Debug)]
-struct PendingRecord {
-    id: DeliveryId,
-    partition: Option<i32>,
-    key: Option<Bytes>,
-    value: Option<Bytes>,
-    headers: Vec<(Bytes, Option<Bytes>)>,
-    timestamp: i64,
-    enqueued: Instant,
-    est: usize,
+/// What applying one topic of a Metadata response led to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Applied {
+    /// The topic's partitions are known for the first time.
+    ready: bool,
+    /// Ask again: soon (incomplete, a transient fault, a partition without
+    /// a leader) or later (the topic does not exist yet).
+    retry: Option<Retry>,
+    /// The producer failed.
+    fatal: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TopicState {
-    Unknown,
-    Ready,
-    Missing,
-    Failed(ErrorCode),
-}
-
-#[derive(Debug)]
-struct Topic {
-    name: ByteStr,
-    state: TopicState,
-    parts: Vec<usize>,
-    pending: VecDeque<PendingRecord>,
-    sticky: Option<(u32, u64)>,
-    rr_next: u32,
-    last_error: Option<ErrorCode>,
-    /// Metadata responses in a row that said the topic does not exist.
-    missing_answers: u32,
-    /// The partition count, for the keyed partitioners' remainder.
-    modulus: Modulus,
+enum Retry {
+    /// After `retry.backoff.ms`.
+    Soon,
+    /// After `retry.backoff.max.ms`.
+    Later,
 }
 
 /// A sans-IO, idempotent, batching Kafka producer.
@@ -172,21 +159,15 @@ pub struct Producer {
     rng: Rng,
     /// Batch limits, compression and the buffers batches reuse.
     pool: BatchPool,
-    topics: Vec<Topic>,
-    topic_index: HashMap<String, usize>,
-    /// The topic of the last append (an index into `topics`): callers
-    /// usually send many records to one topic in a row, and comparing the
-    /// name is cheaper than hashing it.
-    last_topic: usize,
+    /// The topics appended to, their partitions and waiting records.
+    topics: Topics,
     parts: Vec<PartitionBuffer>,
     /// The brokers, their connections and requests in flight.
     brokers: Brokers,
     next_delivery: u64,
     events: VecDeque<Event>,
-    metadata_wanted: bool,
-    metadata_in_flight: bool,
-    metadata_hold: Option<Instant>,
-    metadata_refresh_at: Option<Instant>,
+    /// When to ask for metadata.
+    metadata: Schedule,
     id: Idempotence,
     buffered: usize,
     in_flight_bytes: usize,
@@ -221,17 +202,12 @@ impl Producer {
                 compressor,
             ),
             config,
-            topics: Vec::new(),
-            topic_index: HashMap::new(),
-            last_topic: usize::MAX,
+            topics: Topics::new(),
             parts: Vec::new(),
             brokers,
             next_delivery: 0,
             events: VecDeque::new(),
-            metadata_wanted: true,
-            metadata_in_flight: false,
-            metadata_hold: None,
-            metadata_refresh_at: None,
+            metadata: Schedule::new(),
             id,
             buffered: 0,
             in_flight_bytes: 0,
@@ -329,7 +305,7 @@ impl Producer {
                 est,
             });
             self.buffered += est;
-            self.metadata_wanted = true;
+            self.metadata.wanted = true;
             return Ok(id);
         }
         let (pi, sticky) = self.place(ti, &r, v)?;
@@ -514,25 +490,11 @@ impl Producer {
             );
         }
         // 2. Metadata.
-        if self.metadata_wanted && !self.metadata_in_flight && self.metadata_hold.is_none() {
+        if self.metadata.due() {
             if let Some(cid) = self.ready_conn() {
                 let version = self.brokers.conns[&cid].versions.metadata;
-                let body = MetadataRequest {
-                    topics: Some(
-                        self.topics
-                            .iter()
-                            .map(|t| MetadataRequestTopic {
-                                name: Some(t.name.clone()),
-                                ..Default::default()
-                            })
-                            .collect(),
-                    ),
-                    allow_auto_topic_creation: self.config.allow_auto_create_topics,
-                    ..Default::default()
-                };
-                self.metadata_wanted = false;
-                self.metadata_in_flight = true;
-                self.metadata_hold = Some(now + self.config.retry_backoff);
+                let body = self.topics.request(self.config.allow_auto_create_topics);
+                self.metadata.sent(now, self.config.retry_backoff);
                 return self.send(cid, &body, version, Kind::Metadata { version }, now, true);
             }
         }
@@ -571,7 +533,7 @@ impl Producer {
         }
         let mut t = None;
         let dt = self.config.delivery_timeout;
-        for topic in &self.topics {
+        for topic in self.topics.iter() {
             if let Some(r) = topic.pending.front() {
                 min_time(&mut t, r.enqueued + dt);
             }
@@ -584,13 +546,9 @@ impl Producer {
         if let Some(b) = self.brokers.timer() {
             min_time(&mut t, b);
         }
-        for x in [
-            self.metadata_hold,
-            self.metadata_refresh_at,
-            self.id.timer(),
-        ]
-        .into_iter()
-        .flatten()
+        for x in [self.metadata.timer(), self.id.timer()]
+            .into_iter()
+            .flatten()
         {
             min_time(&mut t, x);
         }
@@ -641,31 +599,11 @@ impl Producer {
 
     #[inline]
     fn intern(&mut self, topic: &str) -> usize {
-        if let Some(t) = self.topics.get(self.last_topic) {
-            if t.name.as_bytes()[..] == *topic.as_bytes() {
-                return self.last_topic;
-            }
+        let (ti, new) = self.topics.intern(topic);
+        if new {
+            self.metadata.wanted = true;
         }
-        if let Some(&i) = self.topic_index.get(topic) {
-            self.last_topic = i;
-            return i;
-        }
-        let i = self.topics.len();
-        self.topics.push(Topic {
-            name: ByteStr::from(topic.to_owned()),
-            state: TopicState::Unknown,
-            parts: Vec::new(),
-            pending: VecDeque::new(),
-            sticky: None,
-            rr_next: 0,
-            modulus: Modulus::default(),
-            last_error: None,
-            missing_answers: 0,
-        });
-        self.topic_index.insert(topic.to_owned(), i);
-        self.last_topic = i;
-        self.metadata_wanted = true;
-        i
+        ti
     }
 
     /// Chooses the partition; the flag says the choice was sticky.
@@ -777,10 +715,7 @@ impl Producer {
                 passed(&mut b.not_before, now);
             }
         }
-        passed(&mut self.metadata_hold, now);
-        if passed(&mut self.metadata_refresh_at, now) {
-            self.metadata_wanted = true;
-        }
+        self.metadata.tick(now);
         self.id.tick(now);
         self.brokers.tick(now);
         self.check_drained();
@@ -900,7 +835,7 @@ impl Producer {
             return;
         }
         let control_needed =
-            (self.metadata_wanted && !self.metadata_in_flight) || self.id.wants_id();
+            (self.metadata.wanted && !self.metadata.in_flight) || self.id.wants_id();
         if control_needed {
             self.brokers.connect_control();
         }
@@ -951,11 +886,7 @@ impl Producer {
         for f in c.in_flight {
             match f.kind {
                 Kind::ApiVersions { .. } => {}
-                Kind::Metadata { .. } => {
-                    self.metadata_in_flight = false;
-                    self.metadata_wanted = true;
-                    self.metadata_hold = None;
-                }
+                Kind::Metadata { .. } => self.metadata.lost(),
                 Kind::InitProducerId { bump, .. } => {
                     self.id.request_lost(bump);
                 }
@@ -979,7 +910,7 @@ impl Producer {
         }
         if had_produce || c.node >= 0 {
             // The leader may have moved.
-            self.metadata_wanted = true;
+            self.metadata.wanted = true;
         }
     }
 
@@ -1352,124 +1283,59 @@ impl Producer {
             ..
         } = decode_response_lenient::<MetadataRequest>(frame, version)
             .map_err(|e| e.to_string())?;
-        let resp: MetadataResponse = resp;
-        self.metadata_in_flight = false;
+        self.metadata.in_flight = false;
         let code = ErrorCode::from(resp.error_code);
-        if code.is_error() {
-            if code.class() == ErrorClass::Fatal {
-                self.set_fatal(FatalError::Broker {
-                    code,
-                    context: "metadata",
-                });
-            } else {
-                self.metadata_wanted = true;
-            }
-            return Ok(trailing);
+        if code.class() == ErrorClass::Fatal {
+            self.set_fatal(FatalError::Broker {
+                code,
+                context: "metadata",
+            });
+        } else if code.is_error() {
+            self.metadata.wanted = true;
+        } else {
+            self.apply_metadata(&resp, now);
         }
+        Ok(trailing)
+    }
+
+    /// Applies a Metadata response: brokers, then each topic appended to,
+    /// then the records that waited for a topic now known.
+    fn apply_metadata(&mut self, resp: &MetadataResponse, now: Instant) {
         self.brokers.update(&resp.brokers);
-        let mut retry_soon = false;
-        let mut retry_later = false;
+        let mut retry: Option<Duration> = None;
         let mut ready_topics = Vec::new();
         for t in &resp.topics {
-            let Some(name) = &t.name else { continue };
-            let Some(&ti) = self.topic_index.get(name.as_str()) else {
+            let Some(ti) = t.name.as_ref().and_then(|n| self.topics.find(n.as_str())) else {
                 continue;
             };
-            let code = ErrorCode::from(t.error_code);
-            match code {
-                ErrorCode::None => {
-                    let n = t.partitions.len();
-                    let mut leaders: Vec<Option<Option<i32>>> = vec![None; n];
-                    for p in &t.partitions {
-                        let Some(slot) = usize::try_from(p.partition_index)
-                            .ok()
-                            .and_then(|i| leaders.get_mut(i))
-                        else {
-                            continue;
-                        };
-                        let leader = (p.leader_id >= 0
-                            && self.brokers.nodes.contains_key(&p.leader_id))
-                        .then_some(p.leader_id);
-                        *slot = Some(leader);
-                    }
-                    if n == 0 || leaders.iter().any(Option::is_none) {
-                        // Incomplete (or a topic still being created).
-                        retry_soon = true;
-                        continue;
-                    }
-                    while self.topics[ti].parts.len() < n {
-                        let index = self.topics[ti].parts.len() as i32;
-                        self.parts.push(PartitionBuffer::new(ti, index));
-                        let pi = self.parts.len() - 1;
-                        self.topics[ti].parts.push(pi);
-                    }
-                    for (i, l) in leaders.into_iter().enumerate() {
-                        let leader = l.flatten();
-                        if leader.is_none() {
-                            retry_soon = true;
-                        }
-                        if let Some(&pi) = self.topics[ti].parts.get(i) {
-                            self.parts[pi].leader = leader;
-                        }
-                    }
-                    let topic = &mut self.topics[ti];
-                    topic.last_error = None;
-                    topic.missing_answers = 0;
-                    if topic.state != TopicState::Ready {
-                        topic.state = TopicState::Ready;
-                        ready_topics.push(ti);
-                    }
+            let nodes = &self.brokers.nodes;
+            let answer = read_topic(t, |node| nodes.contains_key(&node));
+            let applied = self.apply_topic(ti, answer);
+            if applied.fatal {
+                return;
+            }
+            if applied.ready {
+                ready_topics.push(ti);
+            }
+            match applied.retry {
+                Some(Retry::Soon) => retry = Some(self.config.retry_backoff),
+                Some(Retry::Later) => {
+                    retry.get_or_insert(self.config.retry_backoff_max);
                 }
-                ErrorCode::UnknownTopicOrPartition | ErrorCode::UnknownTopicId => {
-                    let topic = &mut self.topics[ti];
-                    topic.last_error = Some(code);
-                    topic.missing_answers = topic.missing_answers.saturating_add(1);
-                    if topic.parts.is_empty() {
-                        topic.state = TopicState::Missing;
-                        // Asked, and refreshed once: it does not exist.
-                        if topic.missing_answers >= 2 && !self.config.allow_auto_create_topics {
-                            self.fail_pending(ti, DeliveryError::UnknownTopic);
-                        }
-                    }
-                    retry_later = true;
-                }
-                c if c.class() == ErrorClass::Fatal => {
-                    self.set_fatal(FatalError::Broker {
-                        code: c,
-                        context: "metadata",
-                    });
-                    return Ok(trailing);
-                }
-                c if c.is_retriable() => {
-                    self.topics[ti].last_error = Some(c);
-                    retry_soon = true;
-                }
-                c => {
-                    self.topics[ti].state = TopicState::Failed(c);
-                    self.topics[ti].last_error = Some(c);
-                    self.fail_pending(ti, DeliveryError::Broker(c));
-                }
+                None => {}
             }
         }
         // Topics asked for but absent from the answer: ask again.
         if self.topics.iter().any(|t| t.state == TopicState::Unknown) {
-            retry_soon = true;
+            retry = Some(self.config.retry_backoff);
         }
         self.brokers
             .assign(self.parts.iter().enumerate().map(|(pi, p)| (pi, p.leader)));
         for ti in ready_topics {
             self.drain_pending(ti, now);
         }
-        self.metadata_refresh_at = Some(now + self.config.metadata_max_age);
-        if retry_soon || retry_later {
-            self.metadata_wanted = true;
-            let wait = if retry_soon {
-                self.config.retry_backoff
-            } else {
-                self.config.retry_backoff_max
-            };
-            self.metadata_hold = Some(now + wait);
-        }
+        self.metadata
+            .answered(now, self.config.metadata_max_age, retry);
         let topics_ready = self
             .topics
             .iter()
@@ -1479,7 +1345,76 @@ impl Producer {
             brokers: self.brokers.known(),
             topics_ready,
         });
-        Ok(trailing)
+    }
+
+    /// Applies what a Metadata response says of topic `ti`.
+    fn apply_topic(&mut self, ti: usize, answer: TopicAnswer) -> Applied {
+        let retry = |r| Applied {
+            retry: Some(r),
+            ..Applied::default()
+        };
+        match answer {
+            TopicAnswer::Partitions(leaders) => self.set_partitions(ti, &leaders),
+            TopicAnswer::Incomplete => retry(Retry::Soon),
+            TopicAnswer::Missing(code) => {
+                let topic = &mut self.topics[ti];
+                topic.last_error = Some(code);
+                topic.missing_answers = topic.missing_answers.saturating_add(1);
+                if topic.parts.is_empty() {
+                    topic.state = TopicState::Missing;
+                    // Asked, and refreshed once: it does not exist.
+                    if topic.missing_answers >= 2 && !self.config.allow_auto_create_topics {
+                        self.fail_pending(ti, DeliveryError::UnknownTopic);
+                    }
+                }
+                retry(Retry::Later)
+            }
+            TopicAnswer::Fatal(code) => {
+                self.set_fatal(FatalError::Broker {
+                    code,
+                    context: "metadata",
+                });
+                Applied {
+                    fatal: true,
+                    ..Applied::default()
+                }
+            }
+            TopicAnswer::Retriable(code) => {
+                self.topics[ti].last_error = Some(code);
+                retry(Retry::Soon)
+            }
+            TopicAnswer::Failed(code) => {
+                self.topics[ti].state = TopicState::Failed(code);
+                self.topics[ti].last_error = Some(code);
+                self.fail_pending(ti, DeliveryError::Broker(code));
+                Applied::default()
+            }
+        }
+    }
+
+    /// Topic `ti` has these partitions, led by these brokers (`None`: no
+    /// leader now, asked again soon): partition buffers are added for new
+    /// partitions, leaders set.
+    fn set_partitions(&mut self, ti: usize, leaders: &[Option<i32>]) -> Applied {
+        while self.topics[ti].parts.len() < leaders.len() {
+            let index = self.topics[ti].parts.len() as i32;
+            self.parts.push(PartitionBuffer::new(ti, index));
+            let pi = self.parts.len() - 1;
+            self.topics[ti].parts.push(pi);
+        }
+        for (&pi, &leader) in self.topics[ti].parts.iter().zip(leaders) {
+            self.parts[pi].leader = leader;
+        }
+        let topic = &mut self.topics[ti];
+        topic.last_error = None;
+        topic.missing_answers = 0;
+        let ready = topic.state != TopicState::Ready;
+        topic.state = TopicState::Ready;
+        Applied {
+            ready,
+            retry: leaders.iter().any(Option::is_none).then_some(Retry::Soon),
+            fatal: false,
+        }
     }
 
     /// Fails the records of topic `ti` waiting for its metadata.
@@ -1697,7 +1632,7 @@ impl Producer {
                 }
                 if refresh_metadata(c) {
                     self.parts[pi].leader = None;
-                    self.metadata_wanted = true;
+                    self.metadata.wanted = true;
                 }
                 self.requeue(pi, qi, c, now);
             }
