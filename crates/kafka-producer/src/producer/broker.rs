@@ -5,9 +5,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use kafka_wire::messages::api_versions::ApiVersionsResponse;
 use kafka_wire::messages::metadata::MetadataResponseBroker;
+use kafka_wire::messages::produce::{PartitionProduceData, ProduceRequest, TopicProduceData};
 use kafka_wire::messages::{api_versions, init_producer_id, metadata, produce};
+use kafka_wire::ByteStr;
 
 use super::{backoff, min_time, passed};
 use crate::config::BrokerAddr;
@@ -155,6 +158,41 @@ pub(super) fn choose_versions(
         metadata,
         init_producer_id,
     })
+}
+
+/// A Produce request carrying `batches` (topic index and name, partition,
+/// sealed batch), grouped by topic in the order they come.
+pub(super) fn produce_request<'a>(
+    acks: i16,
+    timeout_ms: i32,
+    batches: impl IntoIterator<Item = (usize, &'a ByteStr, i32, Bytes)>,
+) -> ProduceRequest {
+    let mut topic_data: Vec<(usize, TopicProduceData)> = Vec::new();
+    for (topic, name, index, bytes) in batches {
+        let data = PartitionProduceData {
+            index,
+            records: Some(bytes),
+            unknown_tagged_fields: Vec::new(),
+        };
+        match topic_data.iter_mut().find(|(t, _)| *t == topic) {
+            Some((_, t)) => t.partition_data.push(data),
+            None => topic_data.push((
+                topic,
+                TopicProduceData {
+                    name: name.clone(),
+                    partition_data: vec![data],
+                    ..Default::default()
+                },
+            )),
+        }
+    }
+    ProduceRequest {
+        transactional_id: None,
+        acks,
+        timeout_ms,
+        topic_data: topic_data.into_iter().map(|(_, t)| t).collect(),
+        unknown_tagged_fields: Vec::new(),
+    }
 }
 
 /// Every broker known (bootstrap servers with negative ids, then the

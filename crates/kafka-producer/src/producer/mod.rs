@@ -11,9 +11,7 @@ use kafka_wire::messages::api_versions;
 use kafka_wire::messages::api_versions::ApiVersionsRequest;
 use kafka_wire::messages::init_producer_id::InitProducerIdRequest;
 use kafka_wire::messages::metadata::{MetadataRequest, MetadataResponse};
-use kafka_wire::messages::produce::{
-    PartitionProduceData, ProduceRequest, ProduceResponse, TopicProduceData,
-};
+use kafka_wire::messages::produce::{ProduceRequest, ProduceResponse};
 use kafka_wire::record::{HeaderRef, BATCH_HEADER_LEN};
 use kafka_wire::{ByteStr, ErrorClass, ErrorCode, Request, VectoredSink};
 
@@ -25,7 +23,7 @@ mod partition;
 mod pool;
 
 use self::batch::{estimate, Batch, BatchData, Val};
-use self::broker::{choose_versions, Brokers, ConnState, InFlight, Kind};
+use self::broker::{choose_versions, produce_request, Brokers, ConnState, InFlight, Kind};
 use self::idempotence::{IdAnswer, Idempotence};
 use self::metadata::{read_topic, PendingRecord, Schedule, TopicAnswer, TopicState, Topics};
 use self::partition::PartitionBuffer;
@@ -1082,16 +1080,61 @@ impl Producer {
         self.parts[pi].sendable(node, cid, &self.id)
     }
 
+    /// The next Produce request to `node` on `cid`: the sendable batch of
+    /// each partition it leads, within `message.max.bytes`.
     fn build_produce(&mut self, node: i32, cid: ConnId, now: Instant) -> Option<Transmit> {
         let acks = self.config.acks;
         if acks != Acks::None && !self.brokers.may_produce(cid, self.config.max_in_flight) {
             return None;
         }
-        let parts = self.brokers.nodes.get(&node)?.parts.clone();
-        if parts.is_empty() {
+        let chosen = self.choose_batches(node, cid);
+        if chosen.is_empty() {
             return None;
         }
-        let start = self.brokers.nodes.get(&node)?.rr_start % parts.len();
+        let batches: Vec<(usize, u64)> = chosen
+            .iter()
+            .map(|&(pi, qi)| (pi, self.parts[pi].queue[qi].uid))
+            .collect();
+        let body = produce_request(
+            acks.wire(),
+            i32::try_from(self.config.request_timeout.as_millis()).unwrap_or(i32::MAX),
+            chosen.iter().filter_map(|&(pi, qi)| {
+                let part = &self.parts[pi];
+                let BatchData::Sealed(bytes) = &part.queue[qi].data else {
+                    return None;
+                };
+                let topic = &self.topics[part.topic].name;
+                Some((part.topic, topic, part.index, bytes.clone()))
+            }),
+        );
+        let version = self.brokers.conns.get(&cid)?.versions.produce;
+        let expect = acks != Acks::None;
+        let kind = Kind::Produce {
+            version,
+            batches: batches.clone(),
+        };
+        let t = self.send(cid, &body, version, kind, now, expect)?;
+        if expect {
+            self.in_flight(cid, &chosen);
+        } else {
+            self.written_without_answer(batches);
+        }
+        Some(t)
+    }
+
+    /// The batches a Produce request to `node` on `cid` takes, sealed:
+    /// one per partition, starting after the partition the last request
+    /// started with, within `message.max.bytes`.
+    fn choose_batches(&mut self, node: i32, cid: ConnId) -> Vec<(usize, usize)> {
+        let Some(n) = self.brokers.nodes.get_mut(&node) else {
+            return Vec::new();
+        };
+        let parts = n.parts.clone();
+        if parts.is_empty() {
+            return Vec::new();
+        }
+        let start = n.rr_start % parts.len();
+        n.rr_start = (start + 1) % parts.len();
         let mut chosen: Vec<(usize, usize)> = Vec::new();
         let mut size = REQUEST_OVERHEAD;
         for k in 0..parts.len() {
@@ -1113,75 +1156,32 @@ impl Producer {
             chosen.push((pi, qi));
         }
         if chosen.is_empty() {
-            return None;
-        }
-        if let Some(n) = self.brokers.nodes.get_mut(&node) {
-            n.rr_start = (start + 1) % parts.len();
-        }
-        let mut topic_data: Vec<(usize, TopicProduceData)> = Vec::new();
-        let mut batches = Vec::with_capacity(chosen.len());
-        for &(pi, qi) in &chosen {
-            let part = &self.parts[pi];
-            let b = &part.queue[qi];
-            let BatchData::Sealed(bytes) = &b.data else {
-                continue;
-            };
-            let data = PartitionProduceData {
-                index: part.index,
-                records: Some(bytes.clone()),
-                unknown_tagged_fields: Vec::new(),
-            };
-            match topic_data.iter_mut().find(|(t, _)| *t == part.topic) {
-                Some((_, t)) => t.partition_data.push(data),
-                None => topic_data.push((
-                    part.topic,
-                    TopicProduceData {
-                        name: self.topics[part.topic].name.clone(),
-                        partition_data: vec![data],
-                        ..Default::default()
-                    },
-                )),
-            }
-            batches.push((pi, b.uid));
-        }
-        let version = self.brokers.conns.get(&cid)?.versions.produce;
-        let body = ProduceRequest {
-            transactional_id: None,
-            acks: acks.wire(),
-            timeout_ms: i32::try_from(self.config.request_timeout.as_millis()).unwrap_or(i32::MAX),
-            topic_data: topic_data.into_iter().map(|(_, t)| t).collect(),
-            unknown_tagged_fields: Vec::new(),
-        };
-        let expect = acks != Acks::None;
-        let t = self.send(
-            cid,
-            &body,
-            version,
-            Kind::Produce {
-                version,
-                batches: batches.clone(),
-            },
-            now,
-            expect,
-        )?;
-        if expect {
-            if let Some(c) = self.brokers.conns.get_mut(&cid) {
-                c.produce_in_flight += 1;
-            }
-            for &(pi, qi) in &chosen {
-                self.in_flight_bytes += self.parts[pi].sent(qi, cid);
-            }
-        } else {
-            // acks=0: no response will come; written is all we will know.
-            let mut done: Vec<(usize, u64)> = batches;
-            done.sort_by_key(|(pi, _)| *pi);
-            for (pi, uid) in done {
-                if let Some(qi) = self.parts[pi].queue.iter().position(|b| b.uid == uid) {
-                    self.succeed(pi, qi, -1);
-                }
+            // Nothing went: the next request starts where this one did.
+            if let Some(n) = self.brokers.nodes.get_mut(&node) {
+                n.rr_start = start;
             }
         }
-        Some(t)
+        chosen
+    }
+
+    /// The `chosen` batches went out on `cid` and await their answer.
+    fn in_flight(&mut self, cid: ConnId, chosen: &[(usize, usize)]) {
+        if let Some(c) = self.brokers.conns.get_mut(&cid) {
+            c.produce_in_flight += 1;
+        }
+        for &(pi, qi) in chosen {
+            self.in_flight_bytes += self.parts[pi].sent(qi, cid);
+        }
+    }
+
+    /// acks=0: no answer will come; written is all the producer will know.
+    fn written_without_answer(&mut self, mut batches: Vec<(usize, u64)>) {
+        batches.sort_by_key(|(pi, _)| *pi);
+        for (pi, uid) in batches {
+            if let Some(qi) = self.parts[pi].queue.iter().position(|b| b.uid == uid) {
+                self.succeed(pi, qi, -1);
+            }
+        }
     }
 
     // -----------------------------------------------------------------
