@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 mod conn;
+pub mod connection;
 mod driver;
 mod engine;
 mod error;

@@ -371,7 +371,7 @@ fn check_correlation(got: i32, expected: i32) -> Result<(), SaslError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use kafka_wire::frame::{decode_request, encode_response};
     use kafka_wire::messages::sasl_authenticate::SaslAuthenticateResponse;
     use kafka_wire::messages::sasl_handshake::SaslHandshakeResponse;
@@ -384,7 +384,7 @@ mod tests {
         Bytes::copy_from_slice(&frame[4..])
     }
 
-    fn handshake_reply(req: &[u8], mechanisms: &[&str], code: i16) -> Bytes {
+    pub(crate) fn handshake_reply(req: &[u8], mechanisms: &[&str], code: i16) -> Bytes {
         let (h, r) = decode_request::<SaslHandshakeRequest>(body(req)).unwrap();
         assert_eq!(h.api_version, 1);
         let _ = r;
@@ -400,13 +400,18 @@ mod tests {
         out.split_off(4).freeze()
     }
 
-    fn auth_request(req: &[u8]) -> (i32, Bytes) {
+    pub(crate) fn auth_request(req: &[u8]) -> (i32, Bytes) {
         let (h, r) = decode_request::<SaslAuthenticateRequest>(body(req)).unwrap();
         assert_eq!(h.api_version, AUTHENTICATE_VERSION);
         (h.correlation_id, r.auth_bytes)
     }
 
-    fn auth_reply(correlation: i32, code: i16, msg: Option<&str>, bytes: &[u8]) -> Bytes {
+    pub(crate) fn auth_reply(
+        correlation: i32,
+        code: i16,
+        msg: Option<&str>,
+        bytes: &[u8],
+    ) -> Bytes {
         let mut out = BytesMut::new();
         let resp = SaslAuthenticateResponse {
             error_code: code,

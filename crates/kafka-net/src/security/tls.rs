@@ -428,7 +428,7 @@ impl ServerCertVerifier for RelaxedVerification {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     use rustls::server::WebPkiClientVerifier;
     use rustls::{ClientConnection, ServerConfig, ServerConnection};
@@ -436,13 +436,13 @@ mod tests {
 
     use super::*;
 
-    struct Ca {
+    pub(crate) struct Ca {
         cert: rcgen::Certificate,
         key: KeyPair,
     }
 
     impl Ca {
-        fn new(name: &str) -> Self {
+        pub(crate) fn new(name: &str) -> Self {
             let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
             p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
             p.distinguished_name.push(DnType::CommonName, name);
@@ -451,12 +451,12 @@ mod tests {
             Self { cert, key }
         }
 
-        fn pem(&self) -> String {
+        pub(crate) fn pem(&self) -> String {
             self.cert.pem()
         }
 
         /// A leaf certificate for `names`: (certificate PEM, key PEM).
-        fn issue(&self, names: &[&str]) -> (String, String) {
+        pub(crate) fn issue(&self, names: &[&str]) -> (String, String) {
             let p = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .unwrap();
             let key = KeyPair::generate().unwrap();
@@ -465,7 +465,7 @@ mod tests {
         }
     }
 
-    fn server(cert: &str, key: &str, client_ca: Option<&str>) -> Arc<ServerConfig> {
+    pub(crate) fn server(cert: &str, key: &str, client_ca: Option<&str>) -> Arc<ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let chain: Vec<_> = CertificateDer::pem_slice_iter(cert.as_bytes())
             .map(Result::unwrap)
