@@ -112,3 +112,13 @@ impl Batch {
         }
     }
 }
+
+/// Kafka's sequence arithmetic (`DefaultRecordBatch.incrementSequence`):
+/// sequences wrap from `i32::MAX` to 0.
+pub fn increment_sequence(seq: i32, by: i32) -> i32 {
+    if seq > i32::MAX - by {
+        by - (i32::MAX - seq) - 1
+    } else {
+        seq + by
+    }
+}

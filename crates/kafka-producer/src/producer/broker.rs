@@ -12,7 +12,7 @@ use kafka_wire::messages::produce::{PartitionProduceData, ProduceRequest, TopicP
 use kafka_wire::messages::{api_versions, init_producer_id, metadata, produce};
 use kafka_wire::ByteStr;
 
-use super::{backoff, min_time, passed};
+use super::timer::{backoff, min_time, passed};
 use crate::config::BrokerAddr;
 use crate::{ConnId, ConnectRequest};
 

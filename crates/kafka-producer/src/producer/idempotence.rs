@@ -8,7 +8,7 @@ use kafka_wire::messages::init_producer_id::InitProducerIdRequest;
 use kafka_wire::ErrorCode;
 
 use super::batch::{Batch, BatchData};
-use super::{backoff, passed};
+use super::timer::{backoff, passed};
 
 /// Failed epoch bumps before a fresh producer id is taken instead.
 const MAX_BUMP_FAILURES: u32 = 2;

@@ -11,7 +11,7 @@ use kafka_wire::messages::metadata::{
 };
 use kafka_wire::{ByteStr, ErrorClass, ErrorCode};
 
-use super::{min_time, passed};
+use super::timer::{min_time, passed};
 use crate::partitioner::Modulus;
 use crate::DeliveryId;
 

@@ -21,13 +21,16 @@ mod idempotence;
 mod metadata;
 mod partition;
 mod pool;
+mod timer;
 
+pub use self::batch::increment_sequence;
 use self::batch::{estimate, Batch, BatchData, Val};
 use self::broker::{choose_versions, produce_request, Brokers, ConnState, InFlight, Kind};
 use self::idempotence::{IdAnswer, Idempotence};
 use self::metadata::{read_topic, PendingRecord, Schedule, TopicAnswer, TopicState, Topics};
 use self::partition::PartitionBuffer;
 use self::pool::BatchPool;
+use self::timer::{backoff, min_time, passed};
 use crate::config::{Acks, ProducerConfig};
 use crate::error::{AppendError, AuthError, DeliveryError, FatalError};
 use crate::partitioner::{self, Choice, Modulus, Rng};
@@ -40,36 +43,6 @@ use crate::{
 const REQUEST_OVERHEAD: usize = 256;
 /// Per-topic and per-partition bytes of a Produce request around a batch.
 const PER_BATCH_OVERHEAD: usize = 32;
-/// Kafka's sequence arithmetic (`DefaultRecordBatch.incrementSequence`):
-/// sequences wrap from `i32::MAX` to 0.
-pub fn increment_sequence(seq: i32, by: i32) -> i32 {
-    if seq > i32::MAX - by {
-        by - (i32::MAX - seq) - 1
-    } else {
-        seq + by
-    }
-}
-
-fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let shift = attempt.saturating_sub(1).min(20);
-    base.saturating_mul(1u32 << shift).min(max)
-}
-
-/// Clears a timer once it has passed; true if it had.
-fn passed(t: &mut Option<Instant>, now: Instant) -> bool {
-    match *t {
-        Some(at) if at <= now => {
-            *t = None;
-            true
-        }
-        _ => false,
-    }
-}
-
-fn min_time(acc: &mut Option<Instant>, t: Instant) {
-    *acc = Some(acc.map_or(t, |a| a.min(t)));
-}
-
 /// Errors after which the batch was certainly not written.
 fn not_written(code: ErrorCode) -> bool {
     matches!(

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kafka_wire::record::{restamp, ProducerFields, BATCH_HEADER_LEN};
 
+use super::batch::increment_sequence;
 use super::batch::{Batch, BatchData, Val};
 use super::idempotence::Idempotence;
-use super::increment_sequence;
 use super::pool::BatchPool;
+use super::timer::min_time;
 use crate::error::AppendError;
 use crate::{ConnId, DeliveryId, Now, RecordRef};
 
@@ -416,13 +417,13 @@ impl PartitionBuffer {
     pub(super) fn timer(&self, dt: Duration, flushing: bool) -> Option<Instant> {
         let mut t = None;
         if let Some(b) = &self.open {
-            super::min_time(&mut t, if flushing { b.created } else { b.linger_until });
-            super::min_time(&mut t, b.created + dt);
+            min_time(&mut t, if flushing { b.created } else { b.linger_until });
+            min_time(&mut t, b.created + dt);
         }
         for b in self.queue.iter().filter(|b| b.in_flight.is_none()) {
-            super::min_time(&mut t, b.created + dt);
+            min_time(&mut t, b.created + dt);
             if let Some(nb) = b.not_before {
-                super::min_time(&mut t, nb);
+                min_time(&mut t, nb);
             }
         }
         t
