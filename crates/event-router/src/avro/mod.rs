@@ -48,6 +48,7 @@
 //! - Confluent wire format: magic byte 0, then the schema id as a big-endian
 //!   32-bit integer, then the datum.
 
+mod body_index;
 mod encode;
 mod error;
 pub mod example;
@@ -58,10 +59,10 @@ mod text;
 use serde_json::Value as Json;
 use simd_json::BorrowedValue;
 
+pub use self::body_index::JsonView;
+pub(crate) use self::body_index::{BodyIndex, Builder, Doc};
 use self::encode::{Encoder, Mode};
 pub use self::error::{AvroError, FieldPath, PathSegment};
-pub use self::json::JsonView;
-pub(crate) use self::json::{BodyIndex, Builder, Doc};
 use self::schema::Plan;
 
 /// A compiled Avro schema: the encoding plan for one writer schema.
