@@ -262,6 +262,34 @@ struct Edit {
     ins: Span,
 }
 
+/// What the clock-skew correction leaves for the value's tail.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stamp {
+    /// The event has no `timestamp`: the receive time is added.
+    add_timestamp: bool,
+    /// The client's `timestamp`, corrected: kept as `originalTimestamp`.
+    corrected_from: Option<Val>,
+}
+
+/// Appends `text` to `arena` as a JSON string (it needs no escaping).
+fn quoted(arena: &mut Vec<u8>, text: &[u8]) -> Span {
+    let at = arena.len();
+    arena.push(b'"');
+    arena.extend_from_slice(text);
+    arena.push(b'"');
+    Span::arena(at, arena.len())
+}
+
+/// Whether `integrations` lets the event reach Kafka: its `Kafka` entry if
+/// it has one (`true` or an object), else unless `All` is `false`.
+fn integration_enabled(kafka: Option<Val>, all: Option<Val>) -> bool {
+    match kafka.map(|k| k.kind()) {
+        Some(Kind::True | Kind::Object) => true,
+        Some(Kind::False) => false,
+        _ => all.map(|a| a.kind()) != Some(Kind::False),
+    }
+}
+
 /// Batch-level members merged into each event.
 #[derive(Debug, Clone, Copy, Default)]
 struct BatchCtx {
@@ -1021,78 +1049,121 @@ impl Router {
         let topic = self.topic(out, buf, view, ty, kafka_obj);
         let fail = |r: DlqReason| (r, topic.topic);
         let event_name = validate(buf, view, ty).map_err(fail)?;
-        let enabled = match kafka.map(|k| k.kind()) {
-            Some(Kind::True | Kind::Object) => true,
-            Some(Kind::False) => false,
-            _ => all.map(|a| a.kind()) != Some(Kind::False),
-        };
-        if !enabled {
+        if !integration_enabled(kafka, all) {
             return Ok(None);
         }
-        let Work {
-            name,
-            text,
-            edits,
-            keys,
-            batch_context,
-            batch_integrations,
-            ..
-        } = &mut self.work;
+        let schema = self.schema(buf, ty, event_name, kafka_obj).map_err(fail)?;
+        let key = self.key(out, buf, view, batch);
+        let partition = self.partition(buf, view, batch);
+        let chunk_start = out.chunks.len();
+        let message_id = self.value(out, buf, view, batch, now);
+        let format = match schema {
+            None => ValueFormat::Json,
+            Some(i) => {
+                self.encode_avro_event(out, buf, view, chunk_start, i)
+                    .map_err(fail)?;
+                ValueFormat::Avro
+            }
+        };
+        let value_len: usize = out.chunks[chunk_start..].iter().map(Span::len).sum();
+        let header_start = out.headers.len();
+        self.headers(out, buf, view, batch, ty, message_id);
+        let header_len: usize = out.headers[header_start..]
+            .iter()
+            .map(|(k, v)| k.len() + v.map_or(0, |v| v.len()))
+            .sum();
+        let size = value_len + key.map_or(0, |k| k.len()) + header_len;
+        if size > self.message_max_bytes {
+            return Err(fail(DlqReason::TooLarge {
+                size,
+                max: self.message_max_bytes,
+            }));
+        }
+        Ok(Some(Slot {
+            topic: topic.topic,
+            original_topic: topic.original,
+            key,
+            partition,
+            headers: (header_start as u32, out.headers.len() as u32),
+            value: (chunk_start as u32, out.chunks.len() as u32),
+            value_len: value_len as u32,
+            event: index,
+            format,
+        }))
+    }
 
-        // Schema.
+    /// The Avro schema of the event: `integrations.Kafka.schemaId` (which
+    /// must name a configured schema), else the one configured for its
+    /// track name, its type, or all events; `None` for JSON.
+    fn schema(
+        &mut self,
+        buf: &[u8],
+        ty: EventType,
+        event_name: Option<Val>,
+        kafka_obj: Option<Val>,
+    ) -> Result<Option<usize>, DlqReason> {
+        let Work { name, text, .. } = &mut self.work;
         let schema_id = kafka_obj
             .and_then(|k| scan::member(buf, k, b"schemaId", name))
             .filter(|v| matches!(v.kind(), Kind::String | Kind::Number));
-        let schema = match schema_id {
-            Some(v) => {
-                let id = if v.is_string() {
-                    decoded(buf, v, text)
-                } else {
-                    v.raw(buf)
-                };
-                match self.schema_by_id.get(id) {
-                    Some(i) => Some(*i),
-                    None if id.is_empty() => None,
-                    None => {
-                        let id = String::from_utf8_lossy(id).into_owned();
-                        return Err(fail(DlqReason::UnknownSchema(id)));
-                    }
+        if let Some(v) = schema_id {
+            let id = if v.is_string() {
+                decoded(buf, v, text)
+            } else {
+                v.raw(buf)
+            };
+            match self.schema_by_id.get(id) {
+                Some(i) => return Ok(Some(*i)),
+                None if id.is_empty() => {}
+                None => {
+                    let id = String::from_utf8_lossy(id).into_owned();
+                    return Err(DlqReason::UnknownSchema(id));
                 }
             }
-            None => None,
+        }
+        let by_name = match event_name {
+            Some(e) if ty == EventType::Track && !self.track_schemas.is_empty() => {
+                self.track_schemas.get(decoded(buf, e, text))
+            }
+            _ => None,
         };
-        let schema = schema.or_else(|| {
-            let by_name = match event_name {
-                Some(e) if ty == EventType::Track && !self.track_schemas.is_empty() => {
-                    self.track_schemas.get(decoded(buf, e, text))
-                }
-                _ => None,
-            };
-            by_name
-                .or(self.type_schemas[ty.index()])
-                .or(self.default_schema)
-        });
+        Ok(by_name
+            .or(self.type_schemas[ty.index()])
+            .or(self.default_schema))
+    }
 
-        // Key and partition.
-        let mut key = None;
+    /// The record key: the first `key_fields` path that holds a non-empty
+    /// string or a number.
+    fn key(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        batch: &BatchCtx,
+    ) -> Option<Span> {
         for path in &self.key_paths {
-            let Some(v) = lookup_path(buf, view, batch, path, name) else {
+            let Some(v) = lookup_path(buf, view, batch, path, &mut self.work.name) else {
                 continue;
             };
-            key = match v.kind() {
+            let key = match v.kind() {
                 Kind::String if v.str_body(buf).is_empty() => None,
                 Kind::String => Some(string_span(out, buf, v)),
                 Kind::Number => Some(Span::body(v.start(), v.end())),
                 _ => None,
             };
             if key.is_some() {
-                break;
+                return key;
             }
         }
-        let partition = self
-            .partition_path
+        None
+    }
+
+    /// The explicit partition: `partition_field` when it holds a
+    /// non-negative integer, else `default_partition`.
+    fn partition(&mut self, buf: &[u8], view: &EventView, batch: &BatchCtx) -> Option<i32> {
+        self.partition_path
             .as_ref()
-            .and_then(|p| lookup_path(buf, view, batch, p, name))
+            .and_then(|p| lookup_path(buf, view, batch, p, &mut self.work.name))
             .and_then(|v| {
                 let digits = match v.kind() {
                     Kind::String => v.str_body(buf),
@@ -1102,105 +1173,149 @@ impl Router {
                 std::str::from_utf8(digits).ok()?.parse::<i32>().ok()
             })
             .filter(|p| *p >= 0)
-            .or(self.default_partition);
+            .or(self.default_partition)
+    }
 
-        // Value: splice the enrichment into the original bytes.
-        edits.clear();
-        let arena = &mut out.arena;
-        let quoted = |arena: &mut Vec<u8>, text: &[u8]| -> Span {
-            let at = arena.len();
-            arena.push(b'"');
-            arena.extend_from_slice(text);
-            arena.push(b'"');
-            Span::arena(at, arena.len())
-        };
+    /// Writes the event's value as chunks: its original bytes with the
+    /// enrichment spliced in (`receivedAt`, `messageId`, the clock-skew
+    /// correction, the batch's `context` and `integrations`), then the new
+    /// members. Returns the message id.
+    fn value(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        batch: &BatchCtx,
+        now: &Now,
+    ) -> Option<Span> {
+        self.work.edits.clear();
         if let Some(v) = view.received_at {
-            let ins = quoted(arena, &now.received);
-            edits.push(Edit {
+            let ins = quoted(&mut out.arena, &now.received);
+            self.work.edits.push(Edit {
                 from: v.start(),
                 to: v.end(),
                 ins,
             });
         }
-        let mut message_id = None;
+        let message_id = self.message_id(out, buf, view);
+        let stamp = self.correct_timestamp(out, buf, view, batch, now);
+        let appended = self.merge_batch_members(out, buf, view, batch);
+        let (tail, message_id) = self.tail(out, buf, view, now, message_id, stamp, appended);
+        self.splice(out, view, tail);
+        Some(message_id)
+    }
+
+    /// The event's `messageId`: its own, or a new UUID replacing an empty
+    /// or non-string one; `None` when the event has none (the tail adds
+    /// one).
+    fn message_id(&mut self, out: &mut Routed, buf: &[u8], view: &EventView) -> Option<Span> {
+        let arena = &mut out.arena;
         match view.message_id {
-            Some(v) if v.is_string() && !v.str_body(buf).is_empty() => {
-                message_id = Some(if v.escaped() {
-                    let at = arena.len();
-                    scan::unescape_into(v.str_body(buf), arena);
-                    Span::arena(at, arena.len())
-                } else {
-                    Span::body(v.start() + 1, v.end() - 1)
-                });
-            }
+            Some(v) if v.is_string() && !v.str_body(buf).is_empty() => Some(if v.escaped() {
+                let at = arena.len();
+                scan::unescape_into(v.str_body(buf), arena);
+                Span::arena(at, arena.len())
+            } else {
+                Span::body(v.start() + 1, v.end() - 1)
+            }),
             Some(v) => {
                 let at = arena.len();
                 arena.push(b'"');
                 self.rng.write_uuid_v4(arena);
                 arena.push(b'"');
-                message_id = Some(Span::arena(at + 1, arena.len() - 1));
-                edits.push(Edit {
+                self.work.edits.push(Edit {
                     from: v.start(),
                     to: v.end(),
                     ins: Span::arena(at, arena.len()),
                 });
+                Some(Span::arena(at + 1, arena.len() - 1))
             }
-            None => {}
+            None => None,
         }
-        let mut corrected_from = None;
-        let mut add_timestamp = false;
-        if self.clock_skew {
-            match view.timestamp {
-                Some(ts) if ts.is_string() && !ts.escaped() => {
-                    let sent = present(view.sent_at)
-                        .or(batch.sent_at)
-                        .filter(|s| s.is_string())
-                        .and_then(|s| time::parse_rfc3339(s.str_body(buf)));
-                    let client = time::parse_rfc3339(ts.str_body(buf));
-                    if let (Some(sent), Some(client)) = (sent, client) {
-                        let fixed = now.ms.saturating_sub(sent.saturating_sub(client));
-                        let ins = quoted(arena, &time::format_millis(fixed));
-                        edits.push(Edit {
-                            from: ts.start(),
-                            to: ts.end(),
-                            ins,
-                        });
-                        if view.original_timestamp.is_none() {
-                            corrected_from = Some(ts);
-                        }
-                    }
-                }
-                Some(ts) if ts.kind() == Kind::Null => {
-                    let ins = quoted(arena, &now.received);
-                    edits.push(Edit {
+    }
+
+    /// Clock-skew correction (`timestamp` moved by `sentAt`'s distance
+    /// from the receive time; a null one set to the receive time).
+    fn correct_timestamp(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        batch: &BatchCtx,
+        now: &Now,
+    ) -> Stamp {
+        let mut stamp = Stamp::default();
+        if !self.clock_skew {
+            return stamp;
+        }
+        let arena = &mut out.arena;
+        match view.timestamp {
+            Some(ts) if ts.is_string() && !ts.escaped() => {
+                let sent = present(view.sent_at)
+                    .or(batch.sent_at)
+                    .filter(|s| s.is_string())
+                    .and_then(|s| time::parse_rfc3339(s.str_body(buf)));
+                let client = time::parse_rfc3339(ts.str_body(buf));
+                if let (Some(sent), Some(client)) = (sent, client) {
+                    let fixed = now.ms.saturating_sub(sent.saturating_sub(client));
+                    let ins = quoted(arena, &time::format_millis(fixed));
+                    self.work.edits.push(Edit {
                         from: ts.start(),
                         to: ts.end(),
                         ins,
                     });
+                    if view.original_timestamp.is_none() {
+                        stamp.corrected_from = Some(ts);
+                    }
                 }
-                Some(_) => {}
-                None => add_timestamp = true,
             }
+            Some(ts) if ts.kind() == Kind::Null => {
+                let ins = quoted(arena, &now.received);
+                self.work.edits.push(Edit {
+                    from: ts.start(),
+                    to: ts.end(),
+                    ins,
+                });
+            }
+            Some(_) => {}
+            None => stamp.add_timestamp = true,
         }
-        let mut append_context = None;
-        let mut append_integrations = None;
-        for (own, batch_obj, members, append) in [
+        stamp
+    }
+
+    /// Merges the batch's `context` and `integrations` into the event's:
+    /// the event's own members win; the batch's object is appended whole
+    /// when the event has none (returned, for the tail).
+    fn merge_batch_members(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        batch: &BatchCtx,
+    ) -> [Option<Val>; 2] {
+        let Work {
+            name,
+            text,
+            edits,
+            keys,
+            batch_context,
+            batch_integrations,
+            ..
+        } = &mut self.work;
+        let arena = &mut out.arena;
+        let mut append = [None, None];
+        for (slot, own, batch_obj, members) in [
+            (0, view.context, batch.context, &*batch_context),
             (
-                view.context,
-                batch.context,
-                &*batch_context,
-                &mut append_context,
-            ),
-            (
+                1,
                 view.integrations,
                 batch.integrations,
                 &*batch_integrations,
-                &mut append_integrations,
             ),
         ] {
             let Some(batch_obj) = batch_obj else { continue };
             match own {
-                None => *append = Some(batch_obj),
+                None => append[slot] = Some(batch_obj),
                 Some(v) if v.kind() == Kind::Null => {
                     let at = arena.len();
                     arena.extend_from_slice(batch_obj.raw(buf));
@@ -1240,8 +1355,25 @@ impl Router {
                 Some(_) => {}
             }
         }
+        append
+    }
 
-        // The tail: new members, then the closing brace.
+    /// The value's tail: the new members (`receivedAt`, a `messageId`, a
+    /// `timestamp`, `originalTimestamp`, the batch's `context` and
+    /// `integrations`), then the closing brace. Returns it with the message
+    /// id (the event's own, or the one it adds).
+    #[allow(clippy::too_many_arguments)]
+    fn tail(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        now: &Now,
+        message_id: Option<Span>,
+        stamp: Stamp,
+        [append_context, append_integrations]: [Option<Val>; 2],
+    ) -> (Span, Span) {
+        let arena = &mut out.arena;
         let tail_start = arena.len();
         let mut first = !view.obj.flag();
         if view.received_at.is_none() {
@@ -1257,19 +1389,23 @@ impl Router {
             arena.extend_from_slice(name);
             arena.extend_from_slice(b"\":");
         };
-        if message_id.is_none() {
-            field(arena, b"messageId");
-            arena.push(b'"');
-            let at = arena.len();
-            self.rng.write_uuid_v4(arena);
-            message_id = Some(Span::arena(at, arena.len()));
-            arena.push(b'"');
-        }
-        if add_timestamp {
+        let message_id = match message_id {
+            Some(id) => id,
+            None => {
+                field(arena, b"messageId");
+                arena.push(b'"');
+                let at = arena.len();
+                self.rng.write_uuid_v4(arena);
+                let id = Span::arena(at, arena.len());
+                arena.push(b'"');
+                id
+            }
+        };
+        if stamp.add_timestamp {
             field(arena, b"timestamp");
             quoted(arena, &now.received);
         }
-        if let Some(ts) = corrected_from {
+        if let Some(ts) = stamp.corrected_from {
             field(arena, b"originalTimestamp");
             arena.extend_from_slice(ts.raw(buf));
         }
@@ -1282,10 +1418,14 @@ impl Router {
             arena.extend_from_slice(i.raw(buf));
         }
         arena.push(b'}');
-        let tail = Span::arena(tail_start, arena.len());
+        (Span::arena(tail_start, arena.len()), message_id)
+    }
 
+    /// Pushes the value's chunks: the event's bytes between the edits, the
+    /// edits' bytes, then the tail in place of the closing brace.
+    fn splice(&mut self, out: &mut Routed, view: &EventView, tail: Span) {
+        let edits = &mut self.work.edits;
         edits.sort_unstable_by_key(|e| e.from);
-        let chunk_start = out.chunks.len();
         let mut cursor = view.obj.start();
         for e in edits.iter() {
             if e.from > cursor {
@@ -1299,19 +1439,19 @@ impl Router {
             out.chunks.push(Span::body(cursor, close));
         }
         out.chunks.push(tail);
+    }
 
-        let format = match schema {
-            None => ValueFormat::Json,
-            Some(i) => {
-                self.encode_avro_event(out, buf, view, chunk_start, i)
-                    .map_err(|r| (r, topic.topic))?;
-                ValueFormat::Avro
-            }
-        };
-        let value_len: usize = out.chunks[chunk_start..].iter().map(Span::len).sum();
-
-        // Headers.
-        let header_start = out.headers.len();
+    /// The record's headers: the static ones, the configured field
+    /// headers, the message id and the event type.
+    fn headers(
+        &mut self,
+        out: &mut Routed,
+        buf: &[u8],
+        view: &EventView,
+        batch: &BatchCtx,
+        ty: EventType,
+        message_id: Option<Span>,
+    ) {
         out.headers.extend_from_slice(&self.static_headers);
         for (hname, path) in &self.field_headers {
             let Some(v) = lookup_path(buf, view, batch, path, &mut self.work.name) else {
@@ -1326,29 +1466,6 @@ impl Router {
         out.headers.push((self.message_id_header, message_id));
         out.headers
             .push((self.event_type_header, Some(self.type_names[ty.index()])));
-
-        let header_len: usize = out.headers[header_start..]
-            .iter()
-            .map(|(k, v)| k.len() + v.map_or(0, |v| v.len()))
-            .sum();
-        let size = value_len + key.map_or(0, |k| k.len()) + header_len;
-        if size > self.message_max_bytes {
-            return Err(fail(DlqReason::TooLarge {
-                size,
-                max: self.message_max_bytes,
-            }));
-        }
-        Ok(Some(Slot {
-            topic: topic.topic,
-            original_topic: topic.original,
-            key,
-            partition,
-            headers: (header_start as u32, out.headers.len() as u32),
-            value: (chunk_start as u32, out.chunks.len() as u32),
-            value_len: value_len as u32,
-            event: index,
-            format,
-        }))
     }
 
     /// Replaces the JSON chunks from `chunk_start` with one Avro datum.
