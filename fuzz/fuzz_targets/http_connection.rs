@@ -16,7 +16,7 @@ fn answer(event: Event) -> (RequestId, Reply) {
             let n = request.events.unwrap_or(1);
             (id, Reply::Ingest(IngestOutcome::settled(n, 0, Vec::new())))
         }
-        Event::Ready { id } => (id, Reply::Ready(false)),
+        Event::Ready { id } => (id, Reply::Ready(Err("not ready".to_owned()))),
         Event::Metrics { id } => (id, Reply::Metrics(String::from("m 1\n"))),
         _ => unreachable!("no other events exist"),
     }
