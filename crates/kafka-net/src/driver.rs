@@ -8,19 +8,21 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
 use kafka_producer::{
     AppendError, AuthError, BadResponse, BatchResult, ConnId, ConnectRequest, DeliveryId,
     DeliveryReport, Event, FatalError, Outcome, ProducerConfig, RecordRef, Transmit,
 };
-use kafka_wire::frame::FrameSplitter;
 use tokio::sync::{mpsc, Notify};
 
-use crate::{conn, Engine, Error};
+use crate::connection::{Connection, ConnectionError};
+use crate::transport::{self, write_all, Transport, MAX_IOVECS};
+use crate::{Engine, Error};
 
-/// Largest response frame accepted; a larger size prefix breaks the
-/// connection.
-const MAX_RESPONSE_FRAME: usize = 256 * 1024 * 1024;
+/// Bytes a connection reads at once.
+const READ_CHUNK: usize = 64 * 1024;
+/// Most request bytes gathered for one write (several requests go out in
+/// one system call, and with TLS in full records).
+const GATHER_MAX: usize = 1 << 20;
 
 /// What the driver has seen of the brokers, for health checks and error
 /// messages ([`Producer::health`]).
@@ -139,7 +141,6 @@ pub(crate) struct Shared {
     on_delivery: RefCell<Option<DeliveryHandler>>,
     /// The write queue of each open connection.
     conns: RefCell<HashMap<ConnId, mpsc::UnboundedSender<Transmit>>>,
-    splitter: FrameSplitter,
     health: RefCell<Health>,
 }
 
@@ -165,7 +166,6 @@ impl Producer {
             waiting: RefCell::new(Waiting::default()),
             on_delivery: RefCell::new(None),
             conns: RefCell::new(HashMap::new()),
-            splitter: FrameSplitter::new(MAX_RESPONSE_FRAME),
             health: RefCell::new(Health::default()),
         });
         tokio::task::spawn_local(drive(shared.clone()));
@@ -365,7 +365,7 @@ impl Shared {
     }
 
     /// A connection is up (TCP and set-up done).
-    pub(crate) fn connected(&self, conn: ConnId) {
+    fn connected(&self, conn: ConnId) {
         self.health.borrow_mut().auth_failure = None;
         self.core
             .borrow_mut()
@@ -373,29 +373,19 @@ impl Shared {
         self.wake.notify_one();
     }
 
-    /// Hands every complete frame in `buf` to the producer. An invalid
-    /// size prefix is an error: the stream cannot be resynchronised.
-    pub(crate) fn frames(&self, conn: ConnId, buf: &mut BytesMut) -> std::io::Result<()> {
-        let mut frames: Vec<Bytes> = Vec::new();
-        loop {
-            match self.splitter.split(buf) {
-                Ok(Some(frame)) => frames.push(frame),
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
-                }
-            }
+    /// Hands the response frames `conn` has split off to the producer.
+    fn frames(&self, id: ConnId, conn: &mut Connection) {
+        let Some(first) = conn.poll_frame() else {
+            return;
+        };
+        let now = Instant::now();
+        let mut core = self.core.borrow_mut();
+        core.handle_frame(id, first, now);
+        while let Some(frame) = conn.poll_frame() {
+            core.handle_frame(id, frame, now);
         }
-        if !frames.is_empty() {
-            let now = Instant::now();
-            let mut core = self.core.borrow_mut();
-            for frame in frames {
-                core.handle_frame(conn, frame, now);
-            }
-            drop(core);
-            self.wake.notify_one();
-        }
-        Ok(())
+        drop(core);
+        self.wake.notify_one();
     }
 
     /// A connection failed authentication.
@@ -679,24 +669,179 @@ async fn drive(shared: Rc<Shared>) {
 async fn run_conn(shared: Rc<Shared>, req: ConnectRequest, rx: mpsc::UnboundedReceiver<Transmit>) {
     let result = match shared.engine {
         #[cfg(target_os = "linux")]
-        Engine::IoUring => conn::uring::run(&shared, &req, rx).await,
+        Engine::IoUring => connect_and_run::<transport::Uring>(&shared, &req, rx).await,
         #[cfg(not(target_os = "linux"))]
-        Engine::IoUring => Err(std::io::Error::new(
+        Engine::IoUring => Err(ConnectionError::Io(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
             "io_uring needs Linux",
-        )),
-        Engine::Epoll => conn::epoll::run(&shared, &req, rx).await,
+        ))),
+        Engine::Epoll => connect_and_run::<transport::Epoll>(&shared, &req, rx).await,
     };
     if let Err(e) = result {
         let broker = format!("{}:{}", req.host, req.port);
         tracing::warn!(broker = %broker, "connection failed: {e}");
-        let auth = crate::security::SetupError::from_io(&e).and_then(|s| s.authentication(&broker));
-        match auth {
+        match e.authentication(&broker) {
             // Fails the records waiting for this broker now rather than at
             // `delivery.timeout.ms`.
             Some(error) => shared.auth_failed(req.conn, error),
             None => shared.disconnected(req.conn),
         }
+    }
+}
+
+/// Resolves the broker's address (the first one the resolver returns),
+/// connects and runs the connection on transport `T`. The TCP connect and
+/// the set-up step (TLS, SASL) are each bounded by `request.timeout.ms`.
+async fn connect_and_run<T: Transport>(
+    shared: &Shared,
+    req: &ConnectRequest,
+    rx: mpsc::UnboundedReceiver<Transmit>,
+) -> Result<(), ConnectionError> {
+    let addr = tokio::net::lookup_host((req.host.as_str(), req.port))
+        .await?
+        .next()
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no address for broker")
+        })?;
+    let mut stream = tokio::time::timeout(shared.connect_timeout, T::connect(addr))
+        .await
+        .map_err(|_| timed_out("connect timed out"))??;
+    let conn = RefCell::new(Connection::new(&shared.security, &req.host)?);
+    let run = async {
+        tokio::time::timeout(shared.connect_timeout, set_up(&stream, &conn))
+            .await
+            .map_err(|_| timed_out("TLS/SASL set-up timed out"))??;
+        shared.connected(req.conn);
+        exchange(shared, req.conn, &stream, &conn, rx).await
+    };
+    match run.await {
+        Ok(()) => {
+            stream.shutdown().await;
+            Ok(())
+        }
+        Err(e) => {
+            // What the connection still has to say is the TLS alert that
+            // tells the broker why (unknown_ca, ...). Best effort.
+            let alert = conn.borrow_mut().poll_write();
+            if let Some(alert) = alert {
+                let send = write_all(&stream, alert);
+                let _ = tokio::time::timeout(shared.connect_timeout, send).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+fn timed_out(what: &'static str) -> ConnectionError {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, what).into()
+}
+
+/// The set-up step: sends what the connection gives and hands it what
+/// comes back, until TLS and SASL are done.
+async fn set_up<T: Transport>(
+    stream: &T,
+    conn: &RefCell<Connection>,
+) -> Result<(), ConnectionError> {
+    let mut buf = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let out = conn.borrow_mut().poll_write();
+        if let Some(out) = out {
+            let sent = write_all(stream, out).await;
+            sent.map_err(|e| conn.borrow().io_error(e))?;
+        }
+        if conn.borrow().is_set_up() {
+            return Ok(());
+        }
+        let n = read(stream, &mut buf).await;
+        let n = n.map_err(|e| conn.borrow().io_error(e))?;
+        conn.borrow_mut().handle_read(&buf[..n])?;
+    }
+}
+
+/// Reads into `buf` (emptied first); the end of the stream is an error.
+async fn read<T: Transport>(stream: &T, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut b = std::mem::take(buf);
+    b.clear();
+    let (result, b) = stream.read(b).await;
+    *buf = b;
+    match result? {
+        0 => Err(std::io::ErrorKind::UnexpectedEof.into()),
+        n => Ok(n),
+    }
+}
+
+/// A set-up connection: responses to the producer, its requests to the
+/// broker, until the producer drops the queue (`Ok`, after a clean close)
+/// or the connection fails.
+async fn exchange<T: Transport>(
+    shared: &Shared,
+    id: ConnId,
+    stream: &T,
+    conn: &RefCell<Connection>,
+    mut rx: mpsc::UnboundedReceiver<Transmit>,
+) -> Result<(), ConnectionError> {
+    // Responses that came with the end of the set-up.
+    shared.frames(id, &mut conn.borrow_mut());
+    // The reader asks the writer to send what the connection itself has to
+    // (a TLS key update).
+    let kick = Notify::new();
+    let reader = async {
+        let mut buf = Vec::with_capacity(READ_CHUNK);
+        loop {
+            let n = read(stream, &mut buf).await?;
+            let mut c = conn.borrow_mut();
+            c.handle_read(&buf[..n])?;
+            if c.wants_write() {
+                kick.notify_one();
+            }
+            shared.frames(id, &mut c);
+        }
+    };
+    let writer = async {
+        loop {
+            tokio::select! {
+                biased;
+                t = rx.recv() => match t {
+                    Some(t) => gather(t, &mut rx, &mut conn.borrow_mut()),
+                    None => break,
+                },
+                () = kick.notified() => {}
+            }
+            let out = conn.borrow_mut().poll_write();
+            if let Some(out) = out {
+                write_all(stream, out).await?;
+            }
+        }
+        // The producer dropped the queue: close quietly (close_notify).
+        let bye = {
+            let mut c = conn.borrow_mut();
+            c.close();
+            c.poll_write()
+        };
+        if let Some(bye) = bye {
+            let _ = write_all(stream, bye).await;
+        }
+        Ok(())
+    };
+    tokio::select! {
+        r = reader => r,
+        w = writer => w,
+    }
+}
+
+/// Hands `first` and the requests already queued behind it (up to
+/// [`MAX_IOVECS`] chunks or [`GATHER_MAX`] bytes) to the connection, so
+/// that one write carries them all.
+fn gather(first: Transmit, rx: &mut mpsc::UnboundedReceiver<Transmit>, conn: &mut Connection) {
+    let (mut chunks, mut bytes) = (first.chunks.len(), first.len());
+    conn.handle_transmit(first.chunks);
+    while chunks < MAX_IOVECS && bytes < GATHER_MAX {
+        let Ok(t) = rx.try_recv() else {
+            break;
+        };
+        chunks += t.chunks.len();
+        bytes += t.len();
+        conn.handle_transmit(t.chunks);
     }
 }
 

@@ -78,12 +78,14 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
-mod conn;
 pub mod connection;
 mod driver;
 mod engine;
 mod error;
+#[cfg(target_os = "linux")]
+mod ring;
 pub mod security;
+mod transport;
 
 pub use driver::{Delivery, Health, Producer};
 pub use engine::{io_uring_available, Engine, EngineChoice, Runtime};

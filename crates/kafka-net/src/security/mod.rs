@@ -6,9 +6,9 @@
 //! and SaslAuthenticate exchange as a state machine over frames, [`tls`]
 //! builds the rustls configuration, [`config`] reads the properties.
 //! [`Connector`] holds what a producer prepared once (the TLS
-//! configuration, the credentials) and starts the per-connection parts;
-//! the drivers run them in the connection set-up step, between TCP
-//! connect and `handle_connected`.
+//! configuration, the credentials) and starts the per-connection parts,
+//! which [`crate::connection::Connection`] runs in the set-up step between
+//! TCP connect and `handle_connected`. Nothing here touches a socket.
 //!
 //! Secrets (passwords, private keys) live in [`Secret`], which redacts
 //! itself and is wiped on drop. Nothing in this module logs a secret or a
@@ -19,7 +19,6 @@
 //! - librdkafka `CONFIGURATION.md` for the property names
 
 pub mod config;
-pub(crate) mod io;
 pub mod plain;
 pub mod sasl;
 pub mod scram;
@@ -79,7 +78,7 @@ pub enum SetupError {
     Io {
         /// The broker host.
         host: String,
-        /// `TLS handshake` or `SASL`.
+        /// `TLS handshake`, `SASL`, or `TLS` (after the handshake).
         step: &'static str,
         /// The I/O error.
         source: std::io::Error,
@@ -104,26 +103,6 @@ impl SetupError {
             broker: broker.to_owned(),
             message: self.to_string(),
         })
-    }
-
-    /// The set-up error carried by an I/O error made from one (the
-    /// connection tasks return I/O errors).
-    pub fn from_io(e: &std::io::Error) -> Option<&SetupError> {
-        e.get_ref()?.downcast_ref::<SetupError>()
-    }
-}
-
-/// Keeps the `SetupError` inside (see [`SetupError::from_io`]), so that a
-/// driver can tell an authentication failure from a broken connection.
-impl From<SetupError> for std::io::Error {
-    fn from(e: SetupError) -> Self {
-        let kind = match &e {
-            SetupError::Io { source, .. } => source.kind(),
-            SetupError::Tls { .. } | SetupError::Sasl { .. } => {
-                std::io::ErrorKind::PermissionDenied
-            }
-        };
-        std::io::Error::new(kind, e)
     }
 }
 
@@ -330,25 +309,6 @@ mod tests {
                 .contains("SASL PLAIN authentication failed"),
             "{auth}"
         );
-    }
-
-    #[test]
-    fn the_setup_error_survives_the_trip_through_an_io_error() {
-        let e: std::io::Error = SetupError::Tls {
-            host: "b".into(),
-            reason: "the certificate of b is not signed by a trusted CA".into(),
-            certificate: true,
-        }
-        .into();
-        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
-        assert_eq!(
-            e.to_string(),
-            "the certificate of b is not signed by a trusted CA"
-        );
-        let back = SetupError::from_io(&e).and_then(|s| s.authentication("b:1"));
-        assert_eq!(back.map(|a| a.kind), Some(AuthErrorKind::TlsCertificate));
-        let plain = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        assert!(SetupError::from_io(&plain).is_none());
     }
 
     #[test]
