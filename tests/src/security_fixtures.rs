@@ -665,7 +665,8 @@ pub fn run_producer(engine: Engine, props: &[(&str, &str)], topic: &str, records
     let rt = Runtime::new(engine).expect("runtime");
     rt.block_on(async {
         let cfg = producer_config(props).expect("configuration accepted");
-        let producer = Producer::new(cfg.producer, engine).expect("producer starts");
+        let producer =
+            Producer::with_security(cfg.producer, &cfg.security, engine).expect("producer starts");
         let mut deliveries = Vec::new();
         for i in 0..records {
             let value = format!("{{\"n\":{i}}}");

@@ -182,7 +182,8 @@ pub fn produce_paced(
     rt.block_on(async {
         let start = Instant::now();
         let cfg = NetConfig::from_properties(props.iter().copied()).expect("config");
-        let producer = Producer::new(cfg.producer, engine).expect("producer");
+        let producer =
+            Producer::with_security(cfg.producer, &cfg.security, engine).expect("producer");
         assert_eq!(producer.engine(), engine);
         let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.len()];
         let mut pending: VecDeque<(usize, Delivery)> = VecDeque::new();

@@ -214,7 +214,12 @@ fn plain_without_tls_needs_the_opt_in() {
         .and_then(|cfg| {
             let rt = kafka_net::Runtime::new(kafka_net::Engine::Epoll)?;
             rt.block_on(async {
-                kafka_net::Producer::new(cfg.producer, kafka_net::Engine::Epoll).map(|_| ())
+                kafka_net::Producer::with_security(
+                    cfg.producer,
+                    &cfg.security,
+                    kafka_net::Engine::Epoll,
+                )
+                .map(|_| ())
             })
         })
         .unwrap_err();

@@ -294,7 +294,12 @@ fn tls_settings_with_plaintext_are_refused() {
     .and_then(|cfg| {
         let rt = kafka_net::Runtime::new(kafka_net::Engine::Epoll)?;
         rt.block_on(async {
-            kafka_net::Producer::new(cfg.producer, kafka_net::Engine::Epoll).map(|_| ())
+            kafka_net::Producer::with_security(
+                cfg.producer,
+                &cfg.security,
+                kafka_net::Engine::Epoll,
+            )
+            .map(|_| ())
         })
     })
     .unwrap_err();

@@ -452,7 +452,7 @@ impl Settings {
     /// that a missing or bad file is reported with its property and path
     /// before anything starts.
     pub fn check_security_files(&self) -> Result<(), ConfigError> {
-        Connector::from_producer_config(&self.net.producer)
+        Connector::new(&self.net.security, &self.net.producer.client_id)
             .map(drop)
             .map_err(|e| kafka_error(&kafka_net::Error::Security(e), &self.env_properties))
     }
@@ -843,16 +843,15 @@ mod tests {
                 s.config.kafka.get(key)
             );
         }
+        // Parsed once, into the typed security settings.
         assert_eq!(
-            s.net
-                .producer
-                .secrets
-                .get("sasl.password")
-                .map(Secret::expose),
+            s.net.security.sasl.as_ref().map(|s| s.password.expose()),
             Some(&b"env-password"[..])
         );
-        assert!(!s.net.producer.pass_through.contains_key("sasl.password"));
-        assert!(!s.net.producer.pass_through.contains_key("ssl.key.pem"));
+        assert!(matches!(
+            &s.net.security.tls.key,
+            Some(kafka_net::security::config::PemSource::Inline(_))
+        ));
         let text = format!(
             "{s:?} {s:#?} {} {}",
             s.summary(),

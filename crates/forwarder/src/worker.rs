@@ -87,8 +87,9 @@ fn run(
         let metrics = registry.forwarder.add_worker();
         let mut producer_config = settings.net.producer.clone();
         producer_config.rng_seed = producer_config.rng_seed.wrapping_add(worker as u64);
-        let producer =
-            Rc::new(Producer::new(producer_config, engine).map_err(|e| format!("producer: {e}"))?);
+        let producer = Producer::with_security(producer_config, &settings.net.security, engine)
+            .map_err(|e| format!("producer: {e}"))?;
+        let producer = Rc::new(producer);
         let router = Router::new(&settings.config.router, worker as u64 + 1)
             .map_err(|e| format!("router: {e}"))?;
         let options = SinkOptions {

@@ -15,6 +15,7 @@ use kafka_producer::{
 use tokio::sync::{mpsc, Notify};
 
 use crate::connection::{Connection, ConnectionError};
+use crate::security::{Connector, SecurityConfig};
 use crate::transport::{self, write_all, Transport, MAX_IOVECS};
 use crate::{Engine, Error};
 
@@ -123,7 +124,7 @@ pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) connect_timeout: Duration,
     /// TLS and SASL, for the connection set-up step.
-    pub(crate) security: crate::security::Connector,
+    pub(crate) security: Connector,
     /// Wakes the driver task (a permit is kept if it is busy).
     pub(crate) wake: Notify,
     /// A send has woken the driver since its loop last started: later
@@ -147,10 +148,21 @@ pub(crate) struct Shared {
 impl Producer {
     /// Starts a producer for `config` on the current runtime, which must
     /// be a [`crate::Runtime`] of `engine` (call this inside its
-    /// `block_on`). It connects to a bootstrap broker at once.
+    /// `block_on`). It connects to a bootstrap broker at once, in
+    /// plaintext: for TLS or SASL use [`Self::with_security`].
     pub fn new(config: ProducerConfig, engine: Engine) -> Result<Self, Error> {
+        Self::with_security(config, &SecurityConfig::default(), engine)
+    }
+
+    /// As [`Self::new`], with connections secured by `security` (TLS,
+    /// SASL). Reads the CA, certificate and key files now.
+    pub fn with_security(
+        config: ProducerConfig,
+        security: &SecurityConfig,
+        engine: Engine,
+    ) -> Result<Self, Error> {
+        let security = Connector::new(security, &config.client_id)?;
         let connect_timeout = config.request_timeout;
-        let security = crate::security::Connector::from_producer_config(&config)?;
         let core = kafka_producer::Producer::new(config, Instant::now())?;
         let shared = Rc::new(Shared {
             core: RefCell::new(core),

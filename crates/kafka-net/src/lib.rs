@@ -49,7 +49,7 @@
 //! let engine = cfg.engine.resolve()?;
 //! let rt = Runtime::new(engine)?;
 //! rt.block_on(async {
-//!     let producer = Producer::new(cfg.producer, engine)?;
+//!     let producer = Producer::with_security(cfg.producer, &cfg.security, engine)?;
 //!     let delivery = producer.send(RecordRef {
 //!         topic: "events",
 //!         partition: None,
@@ -75,6 +75,12 @@
 //! TCP connect is bounded by `request.timeout.ms`. TLS and SASL run in the
 //! connection set-up step between TCP connect and `handle_connected`,
 //! bounded by the same timeout (see [`security`] and `docs/security.md`).
+//!
+//! Each connection is a sans-IO [`connection::Connection`] (framing, TLS,
+//! SASL: bytes in, bytes out) driven by one task over either engine's
+//! socket: read, `handle_read`, hand the frames to the producer; the
+//! producer's requests through `handle_transmit`, then write what
+//! `poll_write` gives.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
@@ -90,57 +96,62 @@ mod transport;
 pub use driver::{Delivery, Health, Producer};
 pub use engine::{io_uring_available, Engine, EngineChoice, Runtime};
 pub use error::Error;
-pub use kafka_producer::config::is_secret_key;
 pub use kafka_producer::{
     AppendError, AuthError, AuthErrorKind, BadResponse, BatchResult, DeliveryError, DeliveryId,
-    DeliveryReport, FatalError, HeaderRef, Outcome, ProducerConfig, RecordRef, Secret,
+    DeliveryReport, FatalError, HeaderRef, Outcome, ProducerConfig, RecordRef,
 };
 pub use kafka_wire::ErrorCode;
+pub use security::{is_secret_key, Secret, SecurityConfig};
 
-/// A producer configuration plus the driver's own settings, read from
-/// librdkafka / Java style properties.
+/// A configuration read from librdkafka / Java style properties, parsed
+/// once and split by who reads it: the sans-IO producer's settings, the
+/// connections' security settings, and the engine. Start a producer with
+/// both halves: `Producer::with_security(cfg.producer, &cfg.security,
+/// engine)` ([`Producer::new`] alone connects in plaintext).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NetConfig {
     /// The settings of the sans-IO producer.
     pub producer: ProducerConfig,
+    /// `security.protocol`, `ssl.*`, `sasl.*` and
+    /// `enable.ssl.certificate.verification`, typed; secrets in
+    /// [`Secret`]s.
+    pub security: SecurityConfig,
     /// `io.engine`: `auto` (default), `io_uring` or `epoll`.
     pub engine: EngineChoice,
 }
 
 impl NetConfig {
-    /// Reads `io.engine` and hands every other key to
-    /// [`ProducerConfig::from_properties`] (which refuses unknown keys);
-    /// checks the security settings (`security.protocol`, `ssl.*`,
-    /// `sasl.*`, `enable.ssl.certificate.verification`).
+    /// Reads `io.engine`, hands the security properties
+    /// ([`security::is_security_key`]) to [`SecurityConfig::from_properties`]
+    /// and every other key to [`ProducerConfig::from_properties`]; both
+    /// refuse keys they do not know. Files (CA, certificate, key) are read
+    /// later, by the producer, or at once with [`security::Connector::new`].
     pub fn from_properties<'a, I>(props: I) -> Result<Self, Error>
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
         let mut engine = EngineChoice::Auto;
-        let mut rest = Vec::new();
-        let mut verification = None;
+        let mut producer = Vec::new();
+        let mut security = Vec::new();
         for (key, value) in props {
-            if key.trim() == "io.engine" {
+            let name = key.trim();
+            if name == "io.engine" {
                 engine = value.parse()?;
-            } else if key.trim() == security::config::ENABLE_CERT_VERIFICATION {
-                // Not an `ssl.*` key: handed to the security settings here.
-                verification = Some(value);
+            } else if security::is_security_key(name) {
+                security.push((key, value));
             } else {
-                rest.push((key, value));
+                producer.push((key, value));
             }
         }
-        let mut producer = ProducerConfig::from_properties(rest)?;
-        if let Some(v) = verification {
-            producer.pass_through.insert(
-                security::config::ENABLE_CERT_VERIFICATION.to_owned(),
-                v.to_owned(),
-            );
-        }
-        // Refuse bad security settings now; files are read by `Producer::new`.
-        security::SecurityConfig::from_properties(producer.pass_through_properties())
-            .map_err(security::SecurityError::from)?;
-        Ok(Self { producer, engine })
+        let producer = ProducerConfig::from_properties(producer)?;
+        let security =
+            SecurityConfig::from_properties(security).map_err(security::SecurityError::from)?;
+        Ok(Self {
+            producer,
+            security,
+            engine,
+        })
     }
 }
 
@@ -171,6 +182,51 @@ mod tests {
         ));
         assert!(matches!(
             NetConfig::from_properties([("bootstrap.servers", "h"), ("io.nope", "1")]),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn security_properties_are_parsed_once_into_the_security_settings() {
+        let c = NetConfig::from_properties([
+            ("bootstrap.servers", "127.0.0.1:1"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.username", "user"),
+            ("sasl.password", "hunter2"),
+            ("ssl.certificate.pem", "CERT"),
+            ("ssl.key.pem", "-----BEGIN PRIVATE KEY-----KEYBODY"),
+            ("enable.ssl.certificate.verification", "false"),
+            ("linger.ms", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.producer.linger.as_millis(), 3);
+        assert_eq!(c.security.protocol, security::SecurityProtocol::SaslSsl);
+        assert!(!c.security.tls.verify_certificates);
+        let sasl = c.security.sasl.as_ref().unwrap();
+        assert_eq!(sasl.password.expose(), b"hunter2");
+        assert!(matches!(
+            &c.security.tls.key,
+            Some(security::config::PemSource::Inline(k)) if k.expose_str() == Some("-----BEGIN PRIVATE KEY-----KEYBODY")
+        ));
+        for text in [format!("{c:?}"), format!("{c:#?}")] {
+            for secret in ["hunter2", "KEYBODY"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+        // A secret property that is refused is named, not quoted.
+        let e = NetConfig::from_properties([
+            ("bootstrap.servers", "h"),
+            ("security.protocol", "SSL"),
+            ("ssl.key.password", "keypass"),
+        ])
+        .unwrap_err();
+        assert!(matches!(e, Error::Security(_)), "{e}");
+        assert!(e.to_string().contains("ssl.key.password"), "{e}");
+        assert!(!e.to_string().contains("keypass"), "{e}");
+        // Producer errors first, then security errors, as before.
+        assert!(matches!(
+            NetConfig::from_properties([("security.protocol", "TLS"), ("linger.ms", "x")]),
             Err(Error::Config(_))
         ));
     }

@@ -90,7 +90,7 @@ fn a_refused_certificate_is_answered_with_an_alert() {
         .unwrap();
         let rt = Runtime::new(engine).unwrap();
         let outcome = rt.block_on(async {
-            let p = Producer::new(cfg.producer, engine).unwrap();
+            let p = Producer::with_security(cfg.producer, &cfg.security, engine).unwrap();
             let d = p
                 .send(RecordRef {
                     topic: "t",

@@ -2,26 +2,21 @@
 //!
 //! [`ProducerConfig::from_properties`] takes `(key, value)` pairs as a user
 //! would paste them from a librdkafka or Java configuration; unknown keys are
-//! refused with an error naming the key. `security.protocol`, `sasl.*` and
-//! `ssl.*` keys are not interpreted here: they are kept verbatim for the
-//! driver, in [`ProducerConfig::pass_through`], or, for the secret ones
-//! ([`is_secret_key`]: passwords, private keys), in
-//! [`ProducerConfig::secrets`] as [`Secret`]s, which redact themselves and
-//! are wiped when dropped. No pass-through value appears in `Debug` output
-//! or in errors.
+//! refused with an error naming the key. Connection security
+//! (`security.protocol`, `sasl.*`, `ssl.*`) is none of this sans-IO
+//! producer's business: those keys are unknown here, and a driver reads
+//! them itself (`kafka-net`'s `NetConfig` splits a property list between
+//! the two).
 //!
 //! # References
 //! - librdkafka `CONFIGURATION.md`
 //! - Apache Kafka `ProducerConfig` (Java client)
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use kafka_wire::compression::Compressor;
 use kafka_wire::record::Compression;
-
-use crate::secret::Secret;
 
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +30,7 @@ pub enum ConfigError {
     InvalidValue {
         /// The property.
         key: String,
-        /// Why (quotes the value only for non-secret properties).
+        /// Why (quotes the value: no producer property is secret).
         reason: String,
     },
     /// Properties that contradict each other.
@@ -179,12 +174,6 @@ pub struct ProducerConfig {
     /// Seed for the random and sticky partitioners (no randomness is read
     /// from the system; a driver may seed per worker). Not a property.
     pub rng_seed: u64,
-    /// `security.protocol`, `sasl.*`, `ssl.*` but the secret ones: kept
-    /// verbatim for the driver.
-    pub pass_through: BTreeMap<String, String>,
-    /// The secret `sasl.*` and `ssl.*` properties ([`is_secret_key`]),
-    /// kept for the driver in [`Secret`]s.
-    pub secrets: BTreeMap<String, Secret>,
 }
 
 impl fmt::Debug for ProducerConfig {
@@ -211,12 +200,6 @@ impl fmt::Debug for ProducerConfig {
             .field("allow_auto_create_topics", &self.allow_auto_create_topics)
             .field("reconnect_backoff", &self.reconnect_backoff)
             .field("reconnect_backoff_max", &self.reconnect_backoff_max)
-            // Keys only: values may say more than a log should.
-            .field(
-                "pass_through_keys",
-                &self.pass_through.keys().collect::<Vec<_>>(),
-            )
-            .field("secret_keys", &self.secrets.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -246,33 +229,8 @@ impl Default for ProducerConfig {
             reconnect_backoff: Duration::from_millis(100),
             reconnect_backoff_max: Duration::from_secs(10),
             rng_seed: 0x5eed_cafe_f00d_d00d,
-            pass_through: BTreeMap::new(),
-            secrets: BTreeMap::new(),
         }
     }
-}
-
-fn is_pass_through(key: &str) -> bool {
-    key == "security.protocol" || key.starts_with("sasl.") || key.starts_with("ssl.")
-}
-
-/// Whether the value of `key` is a secret: a password, a private key, or a
-/// line that may hold either. Such values are kept in [`Secret`]s
-/// ([`ProducerConfig::secrets`]). The librdkafka and Java names are
-/// covered, including those the driver refuses (`ssl.key.password`,
-/// `ssl.keystore.password`, ...), so that even a refused one is never
-/// kept in plain memory.
-pub fn is_secret_key(key: &str) -> bool {
-    matches!(
-        key,
-        "sasl.password"
-            | "sasl.jaas.config"
-            | "sasl.oauthbearer.config"
-            | "ssl.key.pem"
-            | "ssl.keystore.key"
-            | "ssl_key"
-    ) || key.ends_with(".password")
-        || key.ends_with(".secret")
 }
 
 fn invalid(key: &str, value: &str, what: &str) -> ConfigError {
@@ -362,21 +320,6 @@ pub fn parse_bootstrap(value: &str) -> Result<Vec<BrokerAddr>, ConfigError> {
 }
 
 impl ProducerConfig {
-    /// Every pass-through property, the secret ones included (exposed:
-    /// hand them to the code that uses them, never to a log).
-    pub fn pass_through_properties(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let plain = self
-            .pass_through
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()));
-        // Secrets are made from `&str`, so they are UTF-8.
-        let secret = self
-            .secrets
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.expose_str()?)));
-        plain.chain(secret)
-    }
-
     /// Builds a configuration from librdkafka / Java property names. Later
     /// keys override earlier ones. Unknown keys are refused.
     ///
@@ -453,12 +396,6 @@ impl ProducerConfig {
                 "allow.auto.create.topics" => c.allow_auto_create_topics = parse_bool(key, value)?,
                 "reconnect.backoff.ms" => c.reconnect_backoff = parse_ms(key, value)?,
                 "reconnect.backoff.max.ms" => c.reconnect_backoff_max = parse_ms(key, value)?,
-                k if is_secret_key(k) => {
-                    c.secrets.insert(k.to_owned(), Secret::from(value));
-                }
-                k if is_pass_through(k) => {
-                    c.pass_through.insert(k.to_owned(), value.to_owned());
-                }
                 other => return Err(ConfigError::UnknownKey(other.to_owned())),
             }
         }
@@ -598,79 +535,11 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_passed_through_and_not_printed() {
-        let c = ProducerConfig::from_properties([
-            ("bootstrap.servers", "a:1"),
-            ("security.protocol", "SASL_SSL"),
-            ("sasl.password", "hunter2"),
-            ("ssl.ca.location", "/etc/ca.pem"),
-            ("ssl.key.pem", "-----BEGIN PRIVATE KEY-----KEYBODY"),
-            ("ssl.key.password", "keypass"),
-            ("ssl.keystore.password", "storepass"),
-            (
-                "sasl.jaas.config",
-                "x.PlainLoginModule required username=u password=jaaspass;",
-            ),
-        ])
-        .unwrap();
-        // Secrets are held as `Secret`s only, never as plain strings.
-        for (key, value) in [
-            ("sasl.password", "hunter2"),
-            ("ssl.key.pem", "-----BEGIN PRIVATE KEY-----KEYBODY"),
-            ("ssl.key.password", "keypass"),
-            ("ssl.keystore.password", "storepass"),
-        ] {
-            assert_eq!(
-                c.secrets.get(key).map(Secret::expose),
-                Some(value.as_bytes()),
-                "{key}"
-            );
-            assert!(!c.pass_through.contains_key(key), "{key}");
-        }
-        assert!(c.secrets.contains_key("sasl.jaas.config"));
-        assert_eq!(
-            c.pass_through.get("ssl.ca.location").map(String::as_str),
-            Some("/etc/ca.pem")
-        );
-        // The driver sees them all.
-        let all: BTreeMap<&str, &str> = c.pass_through_properties().collect();
-        assert_eq!(all.get("sasl.password"), Some(&"hunter2"));
-        assert_eq!(all.get("security.protocol"), Some(&"SASL_SSL"));
-        assert_eq!(all.len(), 7);
-        // Neither Debug form shows a value.
-        for text in [format!("{c:?}"), format!("{c:#?}")] {
-            assert!(text.contains("sasl.password"), "{text}");
-            assert!(text.contains("ssl.key.pem"), "{text}");
-            for secret in ["hunter2", "KEYBODY", "keypass", "storepass", "jaaspass"] {
-                assert!(!text.contains(secret), "{secret} in {text}");
-            }
-        }
-    }
-
-    #[test]
-    fn secret_keys() {
-        for k in [
-            "sasl.password",
-            "sasl.jaas.config",
-            "ssl.key.pem",
-            "ssl.key.password",
-            "ssl.keystore.password",
-            "ssl.truststore.password",
-            "ssl.keystore.key",
-            "sasl.oauthbearer.client.secret",
-        ] {
-            assert!(is_secret_key(k), "{k}");
-        }
-        for k in [
-            "sasl.username",
-            "sasl.mechanism",
-            "ssl.ca.pem",
-            "ssl.ca.location",
-            "ssl.key.location",
-            "ssl.certificate.pem",
-            "security.protocol",
-        ] {
-            assert!(!is_secret_key(k), "{k}");
+    fn security_properties_are_not_the_producer_s() {
+        for key in ["security.protocol", "sasl.password", "ssl.ca.location"] {
+            let e = ProducerConfig::from_properties([("bootstrap.servers", "a:1"), (key, "v")])
+                .unwrap_err();
+            assert_eq!(e, ConfigError::UnknownKey(key.into()));
         }
     }
 

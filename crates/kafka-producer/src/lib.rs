@@ -27,13 +27,11 @@ pub mod config;
 pub mod error;
 pub mod partitioner;
 mod producer;
-pub mod secret;
 
 pub use config::{Acks, BrokerAddr, ConfigError, Partitioner, ProducerConfig};
 pub use error::{AppendError, AuthError, AuthErrorKind, DeliveryError, FatalError};
 pub use kafka_wire::record::HeaderRef;
 pub use producer::{increment_sequence, Producer};
-pub use secret::Secret;
 
 use std::time::Instant;
 

@@ -1,5 +1,6 @@
-//! The security properties, by librdkafka / Java client names, read from
-//! the producer configuration's pass-through map.
+//! The security properties, by librdkafka / Java client names, parsed once
+//! into typed settings ([`SecurityConfig`]); [`crate::NetConfig`] hands
+//! them over ([`is_security_key`]) and gives the others to the producer.
 //!
 //! | property | default | meaning |
 //! |---|---|---|
@@ -219,17 +220,41 @@ pub struct SecurityConfig {
 
 /// The property that lets SASL run without TLS.
 pub const ALLOW_SASL_PLAINTEXT: &str = "sasl.allow.plaintext";
-/// The property that turns certificate verification off. It has no
-/// `ssl.` prefix (librdkafka's name), so the driver hands it over
-/// alongside the producer's pass-through map.
+/// The property that turns certificate verification off (librdkafka's
+/// name, without the `ssl.` prefix).
 pub const ENABLE_CERT_VERIFICATION: &str = "enable.ssl.certificate.verification";
 
-/// Whether `key` is a property [`SecurityConfig::from_properties`] reads.
+/// Whether `key` belongs to the security settings: `security.protocol`,
+/// [`ENABLE_CERT_VERIFICATION`], `sasl.*`, `ssl.*`, and every secret
+/// property ([`is_secret_key`]), so that a secret, even one that
+/// [`SecurityConfig::from_properties`] then refuses, is read there and
+/// nowhere else.
 pub fn is_security_key(key: &str) -> bool {
     key == "security.protocol"
         || key == ENABLE_CERT_VERIFICATION
         || key.starts_with("sasl.")
         || key.starts_with("ssl.")
+        || is_secret_key(key)
+}
+
+/// Whether the value of `key` is a secret: a password, a private key, or a
+/// line that may hold either. Such values are held in [`Secret`]s from
+/// the moment they are parsed. The librdkafka and Java names are covered,
+/// including those refused here (`ssl.key.password`,
+/// `ssl.keystore.password`, ...), so that a caller holding properties
+/// (the forwarder's configuration file) can keep even a refused one out of
+/// plain memory.
+pub fn is_secret_key(key: &str) -> bool {
+    matches!(
+        key,
+        "sasl.password"
+            | "sasl.jaas.config"
+            | "sasl.oauthbearer.config"
+            | "ssl.key.pem"
+            | "ssl.keystore.key"
+            | "ssl_key"
+    ) || key.ends_with(".password")
+        || key.ends_with(".secret")
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> SecurityConfigError {
@@ -685,5 +710,36 @@ mod tests {
         ])
         .unwrap_err();
         assert!(!e.to_string().contains("oops"));
+    }
+
+    #[test]
+    fn secret_keys() {
+        for k in [
+            "sasl.password",
+            "sasl.jaas.config",
+            "ssl.key.pem",
+            "ssl.key.password",
+            "ssl.keystore.password",
+            "ssl.truststore.password",
+            "ssl.keystore.key",
+            "sasl.oauthbearer.client.secret",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+            assert!(is_security_key(k), "{k}");
+        }
+        for k in [
+            "sasl.username",
+            "sasl.mechanism",
+            "ssl.ca.pem",
+            "ssl.ca.location",
+            "ssl.key.location",
+            "ssl.certificate.pem",
+            "security.protocol",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+            assert!(is_security_key(k), "{k}");
+        }
+        assert!(is_security_key("client.secret"));
+        assert!(!is_security_key("linger.ms"));
     }
 }

@@ -22,16 +22,17 @@ pub mod config;
 pub mod plain;
 pub mod sasl;
 pub mod scram;
-pub use kafka_producer::secret;
+pub mod secret;
 pub mod tls;
 
 use std::fmt;
 use std::sync::Arc;
 
-use kafka_producer::{AuthError, AuthErrorKind, ProducerConfig};
+use kafka_producer::{AuthError, AuthErrorKind};
 
 pub use config::{
-    SaslMechanism, SaslSettings, SecurityConfig, SecurityConfigError, SecurityProtocol, TlsSettings,
+    is_secret_key, is_security_key, SaslMechanism, SaslSettings, SecurityConfig,
+    SecurityConfigError, SecurityProtocol, TlsSettings,
 };
 pub use sasl::{SaslError, SaslSession};
 pub use secret::Secret;
@@ -165,14 +166,6 @@ impl Connector {
             sasl: config.sasl.clone(),
             client_id: client_id.to_owned(),
         })
-    }
-
-    /// Reads the security properties of a producer configuration (its
-    /// pass-through properties and secrets) and prepares them
-    /// ([`Self::new`]).
-    pub fn from_producer_config(config: &ProducerConfig) -> Result<Self, SecurityError> {
-        let security = SecurityConfig::from_properties(config.pass_through_properties())?;
-        Self::new(&security, &config.client_id)
     }
 
     /// A connector for plaintext connections.

@@ -6,9 +6,9 @@
 //! the bytes is [`Secret::expose`] (or [`Secret::expose_str`]), which makes
 //! every use easy to find.
 //!
-//! It lives in this crate, below the drivers, so that a configuration holds
-//! secret properties in it from the moment they are parsed
-//! ([`crate::ProducerConfig::secrets`]) to the moment the driver uses them.
+//! The security settings hold secret properties in it from the moment they
+//! are parsed ([`super::SecurityConfig::from_properties`]) to the moment a
+//! connection uses them.
 
 use std::fmt;
 
