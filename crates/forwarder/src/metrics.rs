@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ingest_http::metrics::{header, histogram, label, lock, Histogram};
+use ingest_http::metrics::{header, histogram, label, lock, Histogram, Workers};
 
 /// Upper bounds of the produce-latency histogram, in microseconds.
 const LATENCY_BUCKETS_US: [u64; 12] = [
@@ -131,7 +131,7 @@ impl WorkerMetrics {
 /// All workers' forwarder metrics; encodes their sum.
 #[derive(Debug, Default)]
 pub struct Registry {
-    workers: Mutex<Vec<Arc<WorkerMetrics>>>,
+    workers: Workers<WorkerMetrics>,
 }
 
 impl Registry {
@@ -142,14 +142,12 @@ impl Registry {
 
     /// Registers one more worker and returns its metrics.
     pub fn add_worker(&self) -> Arc<WorkerMetrics> {
-        let w = Arc::new(WorkerMetrics::new());
-        lock(&self.workers).push(w.clone());
-        w
+        self.workers.add(WorkerMetrics::new())
     }
 
     /// Appends the sum over workers to `out`, in the Prometheus text format.
     pub fn encode_into(&self, out: &mut String) {
-        let workers = lock(&self.workers).clone();
+        let workers = self.workers.all();
         let mut topics: BTreeMap<Arc<str>, [u64; 3]> = BTreeMap::new();
         let mut brokers: BTreeMap<Arc<str>, [u64; 3]> = BTreeMap::new();
         let mut in_flight = 0i64;

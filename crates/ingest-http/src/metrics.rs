@@ -110,10 +110,39 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Every worker's part of a registry: each worker writes its own `T`, a
+/// scrape reads them all.
+#[derive(Debug)]
+pub struct Workers<T> {
+    workers: Mutex<Vec<Arc<T>>>,
+}
+
+impl<T> Default for Workers<T> {
+    fn default() -> Self {
+        Workers {
+            workers: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<T> Workers<T> {
+    /// Registers one more worker's metrics and returns them.
+    pub fn add(&self, worker: T) -> Arc<T> {
+        let w = Arc::new(worker);
+        lock(&self.workers).push(w.clone());
+        w
+    }
+
+    /// Every worker's metrics, as registered so far.
+    pub fn all(&self) -> Vec<Arc<T>> {
+        lock(&self.workers).clone()
+    }
+}
+
 /// All workers' HTTP metrics; encodes their sum.
 #[derive(Debug, Default)]
 pub struct Registry {
-    workers: Mutex<Vec<Arc<WorkerMetrics>>>,
+    workers: Workers<WorkerMetrics>,
 }
 
 impl Registry {
@@ -124,9 +153,7 @@ impl Registry {
 
     /// Registers one more worker and returns its metrics.
     pub fn add_worker(&self) -> Arc<WorkerMetrics> {
-        let w = Arc::new(WorkerMetrics::new());
-        lock(&self.workers).push(w.clone());
-        w
+        self.workers.add(WorkerMetrics::new())
     }
 
     /// The sum over workers, in the Prometheus text format.
@@ -138,7 +165,7 @@ impl Registry {
 
     /// Appends the sum over workers to `out`.
     pub fn encode_into(&self, out: &mut String) {
-        let workers = lock(&self.workers).clone();
+        let workers = self.workers.all();
         let mut statuses = [0u64; STATUSES.len()];
         let mut batch = (vec![0; BATCH_BUCKETS.len() + 1], 0);
         let mut bytes = (vec![0; BYTES_BUCKETS.len() + 1], 0);
