@@ -6,26 +6,7 @@
 //! `security.protocol` has TLS) and the SASL exchange ([`SaslSession`],
 //! when it has SASL), then splits the broker's response frames off for the
 //! producer and encrypts the producer's requests. The drivers' transports
-//! (io_uring, epoll) only move bytes.
-//!
-//! # Call order
-//!
-//! 1. [`Connection::new`] once the TCP connection is up.
-//! 2. Set-up, until [`Connection::is_set_up`]: send what
-//!    [`Connection::poll_write`] gives, read, hand the bytes to
-//!    [`Connection::handle_read`]. A `PLAINTEXT` connection is set up from
-//!    the start.
-//! 3. Exchange: after each read, [`Connection::handle_read`], then
-//!    [`Connection::poll_frame`] until `None` (each a whole response frame
-//!    for the producer); each request to [`Connection::handle_transmit`];
-//!    then send what [`Connection::poll_write`] gives. A read can leave
-//!    something to send too (a TLS key update): [`Connection::wants_write`].
-//! 4. To end cleanly: [`Connection::close`], then send what `poll_write`
-//!    gives (TLS `close_notify`).
-//!
-//! After an error from `handle_read`, send what `poll_write` still holds
-//! (the TLS alert that tells the broker why, such as `unknown_ca`), then
-//! close the socket.
+//! (io_uring, epoll) only move bytes. [`Connection`] gives the call order.
 //!
 //! Plaintext requests are handed back as the same `Bytes` chunks, for
 //! `writev`; with TLS they are encrypted together, so records span
@@ -98,8 +79,26 @@ enum State {
     Failed,
 }
 
-/// One broker connection's protocol state; see the [module](self) for
-/// the call order.
+/// One broker connection's protocol state: framing, TLS, SASL.
+///
+/// # Call order
+///
+/// 1. [`Connection::new`] once the TCP connection is up.
+/// 2. Set-up, until [`Connection::is_set_up`]: send what
+///    [`Connection::poll_write`] gives, read, hand the bytes to
+///    [`Connection::handle_read`]. A `PLAINTEXT` connection is set up from
+///    the start.
+/// 3. Exchange: after each read, [`Connection::handle_read`], then
+///    [`Connection::poll_frame`] until `None` (each a whole response frame
+///    for the producer); each request to [`Connection::handle_transmit`];
+///    then send what [`Connection::poll_write`] gives. A read can leave
+///    something to send too (a TLS key update): [`Connection::wants_write`].
+/// 4. To end cleanly: [`Connection::close`], then send what `poll_write`
+///    gives (TLS `close_notify`).
+///
+/// After an error from `handle_read`, send what `poll_write` still holds
+/// (the TLS alert that tells the broker why, such as `unknown_ca`), then
+/// close the socket.
 pub struct Connection {
     host: String,
     tls: Option<ClientConnection>,
@@ -160,7 +159,8 @@ impl Connection {
 
     /// Takes bytes received from the socket: decrypts them, advances the
     /// set-up, splits off complete response frames ([`Self::poll_frame`]).
-    /// After an error the connection is over (see the [module](self)).
+    /// After an error the connection is over (see the call order on
+    /// [`Connection`]).
     pub fn handle_read(&mut self, data: &[u8]) -> Result<(), ConnectionError> {
         if self.state == State::Failed {
             return Ok(());
