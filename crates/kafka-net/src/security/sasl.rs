@@ -123,8 +123,9 @@ enum Step {
     Failed,
 }
 
-/// One connection's SASL exchange.
-#[derive(Debug)]
+/// One connection's SASL exchange. Its `Debug` shows where the exchange
+/// stands, never the frame waiting to be written (a PLAIN frame holds the
+/// password).
 pub struct SaslSession {
     settings: SaslSettings,
     client_id: ByteStr,
@@ -135,6 +136,17 @@ pub struct SaslSession {
     next_correlation: i32,
     outgoing: Option<Zeroizing<Vec<u8>>>,
     session_lifetime_ms: i64,
+}
+
+impl std::fmt::Debug for SaslSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaslSession")
+            .field("settings", &self.settings)
+            .field("step", &self.step)
+            .field("in_flight", &self.in_flight)
+            .field("outgoing_bytes", &self.outgoing.as_ref().map(|o| o.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl SaslSession {
@@ -440,6 +452,19 @@ pub(crate) mod tests {
         assert!(!s.is_done());
         s.handle_frame(auth_reply(cid, 0, None, b"")).unwrap();
         assert!(s.is_done());
+    }
+
+    #[test]
+    fn debug_never_shows_the_frame_that_holds_the_password() {
+        let mut s = SaslSession::new(&settings(SaslMechanism::Plain, "hunter2-pw"), "cid").unwrap();
+        let hs = s.poll_transmit().unwrap();
+        s.handle_frame(handshake_reply(&hs, &["PLAIN"], 0)).unwrap();
+        // The PLAIN frame is queued, not yet taken.
+        let shown = format!("{s:?}");
+        assert!(shown.contains("SaslSession"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let bytes: String = b"hunter2".iter().map(|b| format!("{b}, ")).collect();
+        assert!(!shown.contains(bytes.trim_end_matches(", ")), "{shown}");
     }
 
     #[test]
